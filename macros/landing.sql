@@ -1,10 +1,13 @@
 {#
     The landing zone. Each dataset arrives as one Parquet file, one CSV file,
-    or a folder of either (one file per delivered batch). DuckDB cannot read
-    "whichever of these exists", so before any model runs this macro looks at
-    the landing directory, picks the one layout present, and (re)creates a
-    DuckDB table macro `landing_<dataset>()` that reads exactly those files.
-    The sources' `external_location` calls that table macro.
+    or a folder of either (one file per delivered batch). Before any model
+    runs, `register_landing_readers` (an on-run-start hook) asks the
+    `inspect_landing` function, which the project's dbt-duckdb plugin
+    (plugins/feature_pipeline_guard.py) registers, to check every raw file
+    against the contract below. If a file is unusable the run stops with one
+    sentence naming the file and column; otherwise a DuckDB table macro
+    `landing_<dataset>()` is (re)created to read exactly those files, and the
+    sources' `external_location` calls it.
 #}
 
 {% macro landing_datasets() %}
@@ -30,86 +33,38 @@
 {% endmacro %}
 
 
-{% macro landing_files(pattern) %}
-    {%- set found = run_query(
-        "select file from glob(" ~ dbt.string_literal(pattern) ~ ") order by file"
-    ) -%}
-    {{ return(found.columns[0].values() | list) }}
-{% endmacro %}
-
-
-{% macro landing_reader_sql(dataset, files, file_format) %}
-    {#- Rows come out with the file they came from and their position in it,
-        which define "first occurrence" when deduplicating. -#}
-    {%- set file_list -%}
-        [{% for f in files %}{{ dbt.string_literal(f) }}{{ ", " if not loop.last }}{% endfor %}]
-    {%- endset -%}
-    {%- if file_format == 'parquet' -%}
-        select
-            * exclude (filename, file_row_number),
-            filename as _source_file,
-            file_row_number as _source_row_number
-        from read_parquet({{ file_list }}, filename = true, file_row_number = true)
-    {%- else -%}
-        {%- set types = landing_datasets()[dataset] -%}
-        {#- CSV readers have no row number: ordinality over the sorted file
-            list is the same load order. -#}
-        select
-            * exclude (filename, ordinality),
-            filename as _source_file,
-            ordinality - 1 as _source_row_number
-        from read_csv(
-            {{ file_list }},
-            header = true,
-            filename = true,
-            timestampformat = '%Y-%m-%d %H:%M:%S',
-            types = {
-                {%- for column, type in types.items() %}
-                {{ dbt.string_literal(column) }}: {{ dbt.string_literal(type) }}
-                {{- "," if not loop.last }}
-                {%- endfor %}
-            }
-        ) with ordinality
-    {%- endif -%}
-{% endmacro %}
-
-
 {% macro register_landing_readers() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set root = (var('raw_data_dir') | string).rstrip('/') -%}
-    {%- if landing_files(root ~ '/*') | length == 0 -%}
-        {{ exceptions.raise_compiler_error(
-            "Landing directory '" ~ root ~ "' does not exist or is empty "
-            ~ "(set the dbt var raw_data_dir to the folder holding "
-            ~ "transactions and user_profiles).") }}
+    {%- set inspection = run_query(
+        "select inspect_landing(" ~ dbt.string_literal(root) ~ ", "
+        ~ dbt.string_literal(tojson(landing_datasets())) ~ ")"
+    ).columns[0].values()[0] -%}
+    {%- set answer = fromjson(inspection) -%}
+    {%- if answer.error -%}
+        {{ exceptions.raise_compiler_error(answer.error) }}
     {%- endif -%}
 
-    {%- for dataset in landing_datasets() -%}
-        {%- set layouts = [] -%}
-        {%- for file_format in ['parquet', 'csv'] -%}
-            {%- set single = landing_files(root ~ '/' ~ dataset ~ '.' ~ file_format) -%}
-            {%- set batch = landing_files(root ~ '/' ~ dataset ~ '/*.' ~ file_format) -%}
-            {%- if single -%}{%- do layouts.append((file_format, single)) -%}{%- endif -%}
-            {%- if batch -%}{%- do layouts.append((file_format, batch)) -%}{%- endif -%}
-        {%- endfor -%}
+    {#- What was found, for run summaries and lineage. #}
+    create or replace table main.landing_files as
+    select * from (values
+    {%- for dataset, found in answer.datasets.items() %}
+        {%- set outer = loop %}
+        {%- for file in found.files %}
+        ({{ dbt.string_literal(dataset) }}, {{ dbt.string_literal(file.path) }},
+         {{ dbt.string_literal(found.format) }}, {{ file.rows }}::bigint)
+        {{- "," if not (loop.last and outer.last) }}
+        {%- endfor %}
+    {%- endfor %}
+    ) as landing_files (dataset, path, file_format, row_count);
 
-        {%- if layouts | length == 0 -%}
-            {{ exceptions.raise_compiler_error(
-                "Landing directory '" ~ root ~ "' has no " ~ dataset
-                ~ " data: expected " ~ dataset ~ ".parquet, " ~ dataset
-                ~ ".csv or a folder " ~ dataset ~ "/ of such files.") }}
-        {%- elif layouts | length > 1 -%}
-            {{ exceptions.raise_compiler_error(
-                "Landing directory '" ~ root ~ "' holds " ~ dataset
-                ~ " in more than one form (" ~ layouts | map('first') | join(' and ')
-                ~ " files, or a file beside a folder): keep exactly one.") }}
-        {%- endif -%}
-
-        {%- set file_format, files = layouts[0] %}
-        {#- Returned as the hook's SQL, so dbt runs and commits it. #}
-        create or replace macro main.landing_{{ dataset }}() as table
-        {{ landing_reader_sql(dataset, files, file_format) }};
-        {{ log("landing: " ~ dataset ~ " <- " ~ files | length ~ " "
-               ~ file_format ~ " file(s) in " ~ root, info=true) }}
-    {%- endfor -%}
+    {%- for dataset, found in answer.datasets.items() %}
+    {#- Returned as the hook's SQL, so dbt runs and commits it. #}
+    create or replace macro main.landing_{{ dataset }}() as table
+        {{ found.reader_sql }};
+    {{ log("landing: " ~ dataset ~ " <- " ~ found.files | length ~ " "
+           ~ found.format ~ " file(s), "
+           ~ found.files | sum(attribute='rows') ~ " rows, in " ~ root,
+           info=true) }}
+    {%- endfor %}
 {% endmacro %}

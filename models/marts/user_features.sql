@@ -38,8 +38,9 @@ per_user as (
     select
         user_id,
         count(*) as total_transactions,
-        sum(total_value) as total_spend,
-        avg(amount) as avg_order_value,
+        {{ order_independent_sum('total_value') }} as total_spend,
+        {{ order_independent_sum('amount') }} / count(amount)
+            as avg_order_value,
         max(amount) as max_order_value,
         count(distinct category) as unique_categories,
         avg(quantity) as avg_quantity,

@@ -1,15 +1,22 @@
-"""Publish the tested user_features mart as a Parquet file.
+"""Publish the tested user_features mart as Parquet: latest and history.
 
 This model runs only after every test on ``user_features`` has passed in the
 same ``dbt build`` (dbt skips the nodes downstream of a failing test), which
-is what makes the published file trustworthy. dbt-duckdb's ``external``
+is what makes the published files trustworthy. dbt-duckdb's ``external``
 materialisation cannot give that guarantee: it writes its file before its own
 tests run.
 
-The file is written under a temporary name in the output directory, read back
-and checked, and only then renamed over the previous file. A rename within
-one directory is atomic, so readers and crashed runs see either the old file
-or the complete new one. The model's table records what was published.
+Two files are published:
+
+* ``<output_dir>/user_features.parquet``, the latest features;
+* ``<output_dir>/history/as_of_date=YYYY-MM-DD/user_features.parquet``, where
+  the date is that of the latest transaction in the data (not the wall
+  clock), so a re-run on the same data overwrites its own partition.
+
+Each is written under a temporary name in its own directory, read back and
+checked, fsynced, and only then renamed over the previous file. A rename
+within one directory is atomic, so readers and killed runs see either the old
+file or the complete new one. The model's table records what was published.
 """
 import hashlib
 import os
@@ -17,6 +24,7 @@ import uuid
 from pathlib import Path
 
 FILE_NAME = "user_features.parquet"
+TEMP_SUFFIX = ".tmp"
 
 
 def sql_string(text):
@@ -35,13 +43,22 @@ def row_count(relation):
     return relation.aggregate("count(*)").fetchall()[0][0]
 
 
-def write_checked(session, features, path):
+def remove_stale_temp_files(directory):
+    """Drop temp files that a killed run left behind."""
+    for stale in directory.glob(f".{FILE_NAME}.*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+
+
+def write_checked(session, features, expected_rows, path):
     """Write ``features`` to ``path`` ordered by user_id and verify it."""
     features.order("user_id").write_parquet(str(path), compression="snappy")
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
 
-    written = session.sql(f"select * from read_parquet({sql_string(path)})")
+    # hive_partitioning off: the as_of_date=... folder is not a column.
+    written = session.sql(
+        f"select * from read_parquet({sql_string(path)}, "
+        "hive_partitioning = false)")
     expected_schema = list(zip(features.columns, map(str, features.dtypes)))
     written_schema = list(zip(written.columns, map(str, written.dtypes)))
     if written_schema != expected_schema:
@@ -49,20 +66,27 @@ def write_checked(session, features, path):
             f"{path} was read back with columns {written_schema}, "
             f"expected {expected_schema}; nothing was published."
         )
-    expected_rows = row_count(features)
     written_rows = row_count(written)
     if written_rows != expected_rows:
         raise RuntimeError(
             f"{path} was read back with {written_rows} rows, expected "
             f"{expected_rows}; nothing was published."
         )
-    return written_rows
+
+
+def fsync_directory(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     output_dir = Path(dbt.config.get("output_dir"))
     features = dbt.ref("user_features")
+    transactions = dbt.ref("stg_transactions")
 
     rows = row_count(features)
     if rows == 0:
@@ -70,21 +94,36 @@ def model(dbt, session):
             "user_features is empty (no transaction joined a user profile); "
             f"refusing to publish it, {output_dir / FILE_NAME} is unchanged."
         )
+    as_of_date = transactions.aggregate(
+        "cast(max(transacted_at) as date)").fetchall()[0][0]
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    final_path = output_dir / FILE_NAME
-    temp_path = output_dir / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
+    targets = [
+        output_dir / FILE_NAME,
+        output_dir / "history" / f"as_of_date={as_of_date}" / FILE_NAME,
+    ]
+    staged = []
     try:
-        write_checked(session, features, temp_path)
-        os.replace(temp_path, final_path)
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(target.parent)
+            temp = target.with_name(
+                f".{FILE_NAME}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+            staged.append((temp, target))
+            write_checked(session, features, rows, temp)
+        # Both files are complete and verified: only now replace anything.
+        for temp, target in staged:
+            os.replace(temp, target)
+            fsync_directory(target.parent)
     finally:
-        if temp_path.exists():
-            temp_path.unlink()
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
 
+    latest, history = targets
     return session.sql(
         "select "
-        f"{sql_string(final_path)} as published_path, "
+        f"{sql_string(latest)} as published_path, "
+        f"{sql_string(history)} as history_path, "
+        f"date {sql_string(as_of_date)} as as_of_date, "
         f"{rows}::bigint as row_count, "
-        f"{sql_string(sha256_of(final_path))} as sha256, "
-        "current_timestamp as published_at"
+        f"{sql_string(sha256_of(latest))} as sha256"
     )

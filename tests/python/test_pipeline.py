@@ -169,13 +169,6 @@ def test_failed_output_check_publishes_nothing(tmp_path):
     assert {p.name: sha256(p) for p in landing.iterdir()} == raw_before
 
 
-def test_missing_landing_directory_is_a_clear_error(tmp_path):
-    run = run_dbt(tmp_path / "run", tmp_path / "does-not-exist")
-    assert run.returncode != 0
-    assert "does-not-exist' does not exist or is empty" in run.output
-    assert not (tmp_path / "run" / "output").exists()
-
-
 def test_generator_reproduces_the_committed_sample(tmp_path):
     regenerated = generate(tmp_path / "sample")
     for name in ("transactions", "user_profiles"):

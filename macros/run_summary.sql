@@ -1,0 +1,71 @@
+{% macro summarize_run(results) %}
+    {#-
+        on-run-end: one plain sentence per check or model that stopped the
+        run, naming the model (or landing dataset and its files) and the
+        column, then what happened to the published output. dbt's own log
+        above keeps the details (SQL, stack traces).
+    -#}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set problems = [] -%}
+    {%- set warnings = [] -%}
+    {%- set ns = namespace(published=false) -%}
+    {%- for result in results -%}
+        {%- set node = result.node -%}
+        {%- if node.name == 'publish_user_features' and result.status == 'success' -%}
+            {%- set ns.published = true -%}
+        {%- endif -%}
+        {%- if result.status in ('error', 'fail', 'warn') -%}
+            {%- set sentence = describe_result(result) -%}
+            {%- if result.status == 'warn' -%}
+                {%- do warnings.append(sentence) -%}
+            {%- else -%}
+                {%- do problems.append(sentence) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {%- for sentence in warnings -%}
+        {{ log("WARNING: " ~ sentence, info=true) }}
+    {%- endfor -%}
+    {%- for sentence in problems -%}
+        {{ log("STOPPED: " ~ sentence, info=true) }}
+    {%- endfor -%}
+    {%- set output_dir = var('output_dir') -%}
+    {%- if ns.published -%}
+        {{ log("Published " ~ output_dir ~ "/user_features.parquet.", info=true) }}
+    {%- elif problems -%}
+        {{ log("Nothing was published: the files in " ~ output_dir
+               ~ " are unchanged.", info=true) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro describe_result(result) %}
+    {%- set node = result.node -%}
+    {%- if node.resource_type == 'test' -%}
+        {%- set check = node.test_metadata.name if node.test_metadata else node.name -%}
+        {%- if node.sources -%}
+            {%- set dataset = node.sources[0][1] -%}
+            {%- set files = run_query(
+                "select string_agg(path, ', ' order by path) from main.landing_files"
+                ~ " where dataset = " ~ dbt.string_literal(dataset)
+            ).columns[0].values()[0] -%}
+            {%- set subject = "landing " ~ dataset ~ " (" ~ files ~ ")" -%}
+        {%- elif node.attached_node -%}
+            {%- set subject = node.attached_node.split('.')[-1] -%}
+        {%- else -%}
+            {%- set subject = node.name -%}
+        {%- endif -%}
+        {%- if node.column_name -%}
+            {%- set subject = subject ~ ", column " ~ node.column_name -%}
+        {%- endif -%}
+        {%- if result.status == 'error' -%}
+            {{ return("check " ~ check ~ " on " ~ subject ~ " could not run: "
+                      ~ (result.message or '') | string | trim | replace('\n', ' ') | truncate(300)) }}
+        {%- endif -%}
+        {{ return("check " ~ check ~ " on " ~ subject ~ " found "
+                  ~ result.failures ~ " failing row(s).") }}
+    {%- endif -%}
+    {{ return(node.resource_type ~ " " ~ node.name ~ " failed: "
+              ~ (result.message or '') | string | trim | replace('\n', ' ') | truncate(300)) }}
+{% endmacro %}

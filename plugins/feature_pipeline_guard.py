@@ -1,0 +1,286 @@
+"""dbt-duckdb plugin: the guards that run in the dbt process itself.
+
+dbt-duckdb loads this module (see `plugins:` in profiles.yml) before it opens
+the database, so plain `dbt build` gets the same protection as `make build`:
+
+* one run per database: a second run fails at once with a plain sentence
+  instead of DuckDB's lock error or, worse, waiting;
+* a landing-directory inspector, callable from SQL as
+  ``inspect_landing(root, contract_json)``, which checks every raw file
+  before any model reads it and answers in JSON: the files to read, or the
+  one sentence that says which file and column are wrong.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb.sqltypes import VARCHAR
+
+_held_locks: dict[str, int] = {}
+
+CSV_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class LandingError(Exception):
+    """A landing file the pipeline cannot read; the message says why."""
+
+
+# ---------------------------------------------------------------- run lock
+
+def acquire_run_lock(database_path: str) -> None:
+    """Hold an exclusive lock beside the database for this process's life."""
+    if not database_path or database_path == ":memory:":
+        return
+    lock_path = os.path.abspath(database_path) + ".lock"
+    if lock_path in _held_locks:
+        return
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+        os.close(fd)
+        who = f" (process {holder})" if holder else ""
+        raise RuntimeError(
+            f"Another run{who} holds the database {database_path}: wait for "
+            "it to finish, or set DUCKDB_PATH to use another database file."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _held_locks[lock_path] = fd
+
+
+# ------------------------------------------------------- landing inspection
+
+def _dataset_files(root: Path, dataset: str) -> tuple[str, list[Path]]:
+    layouts = []
+    for fmt in ("parquet", "csv"):
+        single = root / f"{dataset}.{fmt}"
+        if single.is_file():
+            layouts.append((fmt, [single]))
+        folder = root / dataset
+        if folder.is_dir():
+            batch = sorted(p for p in folder.glob(f"*.{fmt}") if p.is_file())
+            if batch:
+                layouts.append((fmt, batch))
+    if not layouts:
+        raise LandingError(
+            f"Landing directory '{root}' has no {dataset} data: expected "
+            f"{dataset}.parquet, {dataset}.csv or a folder {dataset}/ of such "
+            "files.")
+    if len(layouts) > 1:
+        found = ", ".join(f"{len(files)} {fmt} file(s)" for fmt, files in layouts)
+        raise LandingError(
+            f"Landing directory '{root}' holds {dataset} in more than one form "
+            f"({found}): keep exactly one file or one folder of one format.")
+    return layouts[0]
+
+
+def _parquet_kind(arrow_type: pa.DataType) -> str:
+    if pa.types.is_integer(arrow_type):
+        return "BIGINT"
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+        return "DOUBLE"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP" if arrow_type.tz is None else "TIMESTAMPTZ"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "VARCHAR"
+    return str(arrow_type)
+
+
+# Which file types a contract type accepts (integers widen to DOUBLE).
+_ACCEPTS = {
+    "BIGINT": {"BIGINT"},
+    "DOUBLE": {"DOUBLE", "BIGINT"},
+    "TIMESTAMP": {"TIMESTAMP"},
+    "VARCHAR": {"VARCHAR"},
+}
+
+
+def _check_columns(path: Path, columns: list[str], contract: dict) -> None:
+    missing = [c for c in contract if c not in columns]
+    if missing:
+        raise LandingError(
+            f"{path}: required column '{missing[0]}' is missing "
+            f"(the file has {', '.join(columns) or 'no columns'}).")
+
+
+def _inspect_parquet(path: Path, contract: dict) -> dict:
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+    except Exception as error:  # truncated, corrupt or not Parquet at all
+        raise LandingError(
+            f"{path} is not a readable Parquet file (truncated or corrupt: "
+            f"{error}).") from None
+    columns = list(schema.names)
+    _check_columns(path, columns, contract)
+    for column, expected in contract.items():
+        actual = _parquet_kind(schema.field(column).type)
+        if actual not in _ACCEPTS[expected]:
+            raise LandingError(
+                f"{path}: column '{column}' has type {actual}, expected "
+                f"{expected}.")
+    return {"columns": {c: _parquet_kind(schema.field(c).type) for c in columns},
+            "rows": parquet.metadata.num_rows}
+
+
+def _sql_string(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _file_list(files: list[str]) -> str:
+    return "[" + ", ".join(_sql_string(f) for f in files) + "]"
+
+
+def csv_reader_sql(files: list[str], contract: dict, options: str = "") -> str:
+    """The read_csv call used both to validate and to read CSV landing files."""
+    types = ", ".join(f"{_sql_string(c)}: {_sql_string(t)}"
+                      for c, t in contract.items())
+    return (f"read_csv({_file_list(files)}, header = true, filename = true, "
+            f"timestampformat = {_sql_string(CSV_TIMESTAMP_FORMAT)}, "
+            f"types = {{{types}}}{options})")
+
+
+def landing_reader_sql(fmt: str, files: list[str], contract: dict) -> str:
+    """SQL reading a dataset's files, each row tagged with where it came from.
+
+    `_source_file` and `_source_row_number` define load order (file name,
+    then position), which decides which copy of a repeated row is kept.
+    """
+    if fmt == "parquet":
+        return ("select * exclude (filename, file_row_number), "
+                "filename as _source_file, "
+                "file_row_number as _source_row_number "
+                f"from read_parquet({_file_list(files)}, filename = true, "
+                "file_row_number = true)")
+    # CSV readers have no row number; ordinality over the sorted file list
+    # increases in the same load order.
+    return ("select * exclude (filename, ordinality), "
+            "filename as _source_file, "
+            "ordinality - 1 as _source_row_number "
+            f"from {csv_reader_sql(files, contract)} with ordinality")
+
+
+# SQL that is true when a CSV field (text) is a valid value of a type.
+_CSV_VALID = {
+    "BIGINT": "regexp_full_match(trim({v}), '[+-]?[0-9]+')",
+    "DOUBLE": "try_cast(trim({v}) as double) is not null",
+    "TIMESTAMP": "try_strptime(trim({v}), '" + CSV_TIMESTAMP_FORMAT + "') is not null",
+    "VARCHAR": "true",
+}
+
+
+def _inspect_csv(path: Path, contract: dict) -> dict:
+    with open(path, "rb") as handle:
+        header = handle.readline()
+    try:
+        columns = [c.strip().strip('"') for c in
+                   header.decode("utf-8").rstrip("\r\n").split(",")]
+    except UnicodeDecodeError:
+        raise LandingError(f"{path}: the header line is not valid UTF-8.") from None
+    _check_columns(path, columns, contract)
+
+    # One pass over the file, every field read as text: rows the CSV parser
+    # rejects (wrong field count, bad bytes) are recorded instead of raised,
+    # and each field is checked against its contract type, strictly (DuckDB
+    # would otherwise cast '4.5' to the integer 5).
+    measures = ["count(*)"]
+    for column, kind in contract.items():
+        field = '"' + column.replace('"', '""') + '"'
+        invalid = f"{field} is not null and not ({_CSV_VALID[kind].format(v=field)})"
+        measures.append(f"min(ordinality) filter (where {invalid})")
+        measures.append(f"arg_min({field}, ordinality) filter (where {invalid})")
+    connection = duckdb.connect()
+    try:
+        try:
+            answer = connection.sql(
+                f"select {', '.join(measures)} from read_csv("
+                f"{_sql_string(path)}, header = true, all_varchar = true, "
+                "store_rejects = true) with ordinality").fetchall()[0]
+        except duckdb.Error as error:
+            raise LandingError(f"{path} cannot be read as CSV: "
+                               f"{str(error).splitlines()[0]}") from None
+        rejects = connection.sql(
+            "select line, error_type, error_message "
+            "from reject_errors order by line limit 1").fetchall()
+    finally:
+        connection.close()
+    if rejects:
+        line, kind, message = rejects[0]
+        if kind in ("INVALID UNICODE", "INVALID ENCODING"):
+            detail = "the bytes are not valid UTF-8"
+        else:
+            detail = message.split("\n")[0].rstrip(".")
+        raise LandingError(f"{path}, line {line}: {detail} ({kind.lower()}).")
+    bad = []
+    for index, (column, kind) in enumerate(contract.items()):
+        row, value = answer[1 + 2 * index], answer[2 + 2 * index]
+        if row is not None:
+            bad.append((row, column, kind, value))
+    if bad:
+        row, column, kind, value = min(bad)
+        # Rows count from 1 after the header line.
+        raise LandingError(f"{path}, line {row + 1}, column '{column}': "
+                           f"'{value}' is not a valid {kind}.")
+    return {"columns": {c: contract.get(c, "VARCHAR") for c in columns},
+            "rows": answer[0]}
+
+
+def inspect_landing(root: str, contract_json: str) -> str:
+    """Check the landing directory; answer JSON: datasets, or an error."""
+    contract = json.loads(contract_json)
+    try:
+        root_path = Path(root)
+        if not root_path.is_dir():
+            raise LandingError(
+                f"Landing directory '{root}' does not exist (set the dbt var "
+                "raw_data_dir to the folder holding transactions and "
+                "user_profiles).")
+        datasets = {}
+        for dataset, columns in contract.items():
+            fmt, files = _dataset_files(root_path, dataset)
+            inspected = []
+            for path in files:
+                if path.stat().st_size == 0:
+                    raise LandingError(f"{path} is empty (0 bytes).")
+                check = _inspect_parquet if fmt == "parquet" else _inspect_csv
+                inspected.append({"path": str(path), **check(path, columns)})
+            first = inspected[0]
+            for other in inspected[1:]:
+                if other["columns"] != first["columns"]:
+                    raise LandingError(
+                        f"{other['path']} has columns {other['columns']}, but "
+                        f"{first['path']} has {first['columns']}: batch files "
+                        "of one dataset must share one schema.")
+            if sum(f["rows"] for f in inspected) == 0:
+                names = ", ".join(f["path"] for f in inspected)
+                raise LandingError(f"{dataset} has no rows ({names}).")
+            datasets[dataset] = {
+                "format": fmt,
+                "files": inspected,
+                "reader_sql": landing_reader_sql(
+                    fmt, [f["path"] for f in inspected], columns),
+            }
+        return json.dumps({"datasets": datasets})
+    except LandingError as error:
+        return json.dumps({"error": str(error)})
+
+
+class Plugin(BasePlugin):
+    def update_connection_config(self, creds, config) -> None:
+        # Called just before dbt-duckdb opens the database.
+        acquire_run_lock(creds.path)
+
+    def configure_connection(self, conn) -> None:
+        conn.create_function("inspect_landing", inspect_landing,
+                             [VARCHAR, VARCHAR], VARCHAR, side_effects=True)

@@ -1,0 +1,164 @@
+"""Runs that are killed, and runs that overlap, on real `dbt build` processes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import DBT, PROJECT_ROOT, generate, run_dbt
+from reference_pipeline import assert_frames_match, features_from_landing
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    # Large enough that a build takes a few seconds on two cores.
+    return generate(tmp_path_factory.mktemp("crash") / "landing", "--seed", "9",
+                    "--rows", "4000000", "--users", "200000",
+                    "--interval-seconds", "5")
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory, landing):
+    run = run_dbt(tmp_path_factory.mktemp("reference"), landing)
+    assert run.returncode == 0, run.output
+    return run
+
+
+def start_build(workdir: Path, landing: Path, output_dir: Path):
+    env = dict(os.environ, DUCKDB_PATH=str(workdir / "pipeline.duckdb"),
+               DUCKDB_TEMP_DIRECTORY=str(workdir / "duckdb_tmp"))
+    variables = json.dumps({"raw_data_dir": str(landing),
+                            "output_dir": str(output_dir)})
+    return subprocess.Popen(
+        [str(DBT), "build", "--vars", variables,
+         "--target-path", str(workdir / "target"),
+         "--log-path", str(workdir / "logs")],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_line(process, marker: str, timeout: float = 300) -> str:
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+        assert time.monotonic() < deadline, "".join(seen)
+    raise AssertionError(f"never saw {marker!r}:\n" + "".join(seen))
+
+
+def test_second_run_fails_at_once_and_first_finishes(tmp_path, landing,
+                                                    reference_run):
+    workdir = tmp_path / "shared"
+    first = start_build(workdir, landing, tmp_path / "output")
+    wait_for_line(first, "START hook: feature_pipeline.on-run-start")
+
+    started = time.monotonic()
+    second = run_dbt(workdir, landing, output_dir=tmp_path / "output-2")
+    elapsed = time.monotonic() - started
+    assert second.returncode != 0
+    assert "Another run" in second.output
+    assert f"holds the database {workdir / 'pipeline.duckdb'}" in second.output
+    assert elapsed < 30, elapsed
+    assert not (tmp_path / "output-2").exists()
+
+    rest, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, rest
+    assert sha256(tmp_path / "output" / "user_features.parquet") == \
+        sha256(reference_run.published)
+
+
+@pytest.mark.parametrize("marker", [
+    "START hook: feature_pipeline.on-run-start",           # while loading
+    "START sql table model main.stg_transactions",        # while staging
+    "START sql table model main.user_features",           # building the mart
+    "START python table model main.publish_user_features",  # publishing
+])
+def test_killed_run_is_followed_by_a_good_one(tmp_path, landing,
+                                              reference_run, marker):
+    output = tmp_path / "output"
+    workdir = tmp_path / "work"
+    # A previously published file that the killed run may replace only whole.
+    output.mkdir()
+    previous = output / "user_features.parquet"
+    pd.DataFrame({"user_id": [1]}).to_parquet(previous)
+    previous_hash = sha256(previous)
+
+    process = start_build(workdir, landing, output)
+    wait_for_line(process, marker)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+
+    published = sha256(previous)
+    assert published in (previous_hash, sha256(reference_run.published))
+
+    again = run_dbt(workdir, landing, output_dir=output)
+    assert again.returncode == 0, again.output
+    assert sha256(previous) == sha256(reference_run.published)
+    assert not list(output.rglob(".*.tmp"))
+    assert_frames_match(pd.read_parquet(previous),
+                        pd.read_parquet(reference_run.published))
+
+
+def test_two_runs_on_the_same_input_are_byte_identical(tmp_path, landing,
+                                                      reference_run):
+    again = run_dbt(tmp_path / "again", landing)
+    assert again.returncode == 0, again.output
+    for relative in ("user_features.parquet",):
+        assert sha256(again.output_dir / relative) == \
+            sha256(reference_run.output_dir / relative)
+    history = sorted(p.relative_to(again.output_dir)
+                     for p in again.output_dir.rglob("*.parquet"))
+    assert history == sorted(p.relative_to(reference_run.output_dir)
+                             for p in reference_run.output_dir.rglob("*.parquet"))
+    for relative in history:
+        assert sha256(again.output_dir / relative) == \
+            sha256(reference_run.output_dir / relative)
+
+
+def test_history_partition_is_dated_by_the_data_and_overwritten(tmp_path):
+    landing = generate(tmp_path / "landing", "--seed", "2", "--rows", "2000",
+                       "--users", "100", "--interval-seconds", "3600")
+    latest = pd.read_parquet(landing / "transactions.parquet")["timestamp"].max()
+    output = tmp_path / "output"
+    first = run_dbt(tmp_path / "one", landing, output_dir=output)
+    assert first.returncode == 0, first.output
+    partition = output / "history" / f"as_of_date={latest.date()}" / "user_features.parquet"
+    assert partition.is_file()
+    assert sha256(partition) == sha256(output / "user_features.parquet")
+    assert_frames_match(pd.read_parquet(partition),
+                        features_from_landing(landing))
+
+    second = run_dbt(tmp_path / "two", landing, output_dir=output)
+    assert second.returncode == 0, second.output
+    assert [p.name for p in (output / "history").iterdir()] == [partition.parent.name]
+    assert sha256(partition) == sha256(output / "user_features.parquet")
+
+
+def test_empty_result_is_never_published(tmp_path):
+    landing = generate(tmp_path / "landing", "--seed", "2", "--rows", "500",
+                       "--users", "50")
+    profiles = pd.read_parquet(landing / "user_profiles.parquet")
+    profiles.assign(user_id=profiles["user_id"] + 1000) \
+        .to_parquet(landing / "user_profiles.parquet", index=False)
+    output = tmp_path / "output"
+    output.mkdir()
+    (output / "user_features.parquet").write_bytes(b"previous")
+    run = run_dbt(tmp_path / "run", landing, output_dir=output)
+    assert run.returncode != 0
+    assert "user_features is empty" in run.output
+    assert (output / "user_features.parquet").read_bytes() == b"previous"
+    assert not (output / "history").exists() or not list((output / "history").rglob("*.parquet"))
