@@ -67,3 +67,63 @@
         {%- endfor %}
     ) as expected (column_name, column_position)
 {% endmacro %}
+
+
+{% macro expectation_bounds(expression, min_value=none, max_value=none, strictly=false) %}
+    {#- SQL that is true when `expression` lies within the bounds. -#}
+    {%- if min_value is none and max_value is none -%}
+        {{ exceptions.raise_compiler_error(
+            "an expectation with bounds needs min_value or max_value") }}
+    {%- endif -%}
+    {%- set bounds = [] -%}
+    {%- if min_value is not none -%}
+        {%- do bounds.append(expression ~ (' > ' if strictly else ' >= ') ~ min_value) -%}
+    {%- endif -%}
+    {%- if max_value is not none -%}
+        {%- do bounds.append(expression ~ (' < ' if strictly else ' <= ') ~ max_value) -%}
+    {%- endif -%}
+    {{ return('(' ~ bounds | join(' and ') ~ ')') }}
+{% endmacro %}
+
+
+{% macro expectation_aggregate_failures(model, aggregate, passes, group_by=none, row_condition=none) %}
+    {#-
+        One row per group (or one row for the whole relation) whose
+        `aggregate`, available to `passes` as `measured_value`, breaks the
+        expectation.
+    -#}
+    with scoped as (
+        select *
+        from {{ model }}
+        {%- if row_condition %}
+        where {{ row_condition }}
+        {%- endif %}
+    ),
+
+    measured as (
+        select
+            {%- for column in group_by or [] %}
+            {{ column }},
+            {%- endfor %}
+            {{ aggregate }} as measured_value
+        from scoped
+        {%- if group_by %}
+        group by {{ group_by | join(', ') }}
+        {%- endif %}
+    )
+
+    select *
+    from measured
+    where not coalesce({{ passes }}, false)
+{% endmacro %}
+
+
+{% macro expectation_aggregate_between(model, aggregate, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false) %}
+    {{ expectation_aggregate_failures(
+        model,
+        aggregate,
+        expectation_bounds('measured_value', min_value, max_value, strictly),
+        group_by=group_by,
+        row_condition=row_condition,
+    ) }}
+{% endmacro %}

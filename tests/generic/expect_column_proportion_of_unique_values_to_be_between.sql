@@ -1,0 +1,8 @@
+{% test expect_column_proportion_of_unique_values_to_be_between(model, column_name, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false) %}
+    {{ expectation_aggregate_between(
+        model,
+        'cast(count(distinct ' ~ column_name ~ ') as double) / count(' ~ column_name ~ ')',
+        min_value, max_value,
+        group_by=group_by, row_condition=row_condition, strictly=strictly,
+    ) }}
+{% endtest %}
