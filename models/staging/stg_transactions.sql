@@ -5,7 +5,7 @@
     impute nulls last, from the cleaned amounts of the same category.
 -#}
 
-with transactions as (
+with deliveries as (
     select
         transaction_id,
         user_id,
@@ -13,34 +13,19 @@ with transactions as (
         category,
         amount,
         quantity,
-        "timestamp",
+        transacted_at,
         _source_file,
-        _source_row_number
-    from {{ source('landing', 'transactions') }}
-),
-
-typed as (
-    select
-        cast(transaction_id as bigint) as transaction_id,
-        cast(user_id as bigint) as user_id,
-        cast(product_id as bigint) as product_id,
-        cast(category as varchar) as category,
-        cast(amount as double) as amount,
-        cast(quantity as bigint) as quantity,
-        cast("timestamp" as timestamp) as transacted_at,
-        _source_file,
-        _source_row_number
-    from transactions
+        _source_row_number,
+        _loaded_at,
+        delivery_rank
+    from {{ ref('stg_transaction_deliveries') }}
 ),
 
 deduplicated as (
-    {#- First occurrence in load order wins: file name, then row. -#}
-    select *
-    from typed
-    qualify row_number() over (
-        partition by transaction_id
-        order by _source_file, _source_row_number
-    ) = 1
+    {#- The first delivery wins; later ones go to transaction_quarantine. -#}
+    select * exclude (delivery_rank)
+    from deliveries
+    where delivery_rank = 1
 ),
 
 signs_fixed as (
