@@ -87,6 +87,9 @@ def model(dbt, session):
     output_dir = Path(dbt.config.get("output_dir"))
     features = dbt.ref("user_features")
     transactions = dbt.ref("stg_transactions")
+    # Drift is measured against the file this run is about to replace, so it
+    # must run (and pass, when major drift blocks publishing) first.
+    dbt.ref("feature_drift")
 
     rows = row_count(features)
     if rows == 0:

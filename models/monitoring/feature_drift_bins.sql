@@ -1,0 +1,169 @@
+{#-
+    The distribution of every feature in this run against a baseline, bin by
+    bin: numeric features in 10 bins cut at the baseline's deciles, the
+    region as its categories. The shares feed the Population Stability
+    Index in feature_drift and the histograms of the validation report.
+    Without a baseline (a first run) the model is empty and drift is
+    reported as skipped.
+-#}
+
+{%- set features = drift_numeric_features() %}
+{%- set baseline_exists = drift_baseline_exists() %}
+
+with current_features as (
+    select *
+    from {{ ref('user_features') }}
+),
+
+baseline_features as (
+    {%- if baseline_exists %}
+    select *
+    from read_parquet(
+        {{ dbt.string_literal(drift_baseline_path()) }},
+        hive_partitioning = false
+    )
+    {%- else %}
+    select *
+    from current_features
+    where false
+    {%- endif %}
+),
+
+current_values as (
+    unpivot (
+        select
+            {%- for feature in features %}
+            cast({{ feature }} as double) as {{ feature }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from current_features
+    )
+    on {{ features | join(', ') }}
+    into name feature value feature_value
+),
+
+baseline_values as (
+    unpivot (
+        select
+            {%- for feature in features %}
+            cast({{ feature }} as double) as {{ feature }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from baseline_features
+    )
+    on {{ features | join(', ') }}
+    into name feature value feature_value
+),
+
+cut_points as (
+    {#- Nine baseline deciles make ten bins; equal deciles (a feature with
+        few distinct values) leave some bins empty, which is fine. -#}
+    select
+        feature,
+        quantile_cont(
+            feature_value, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+        ) as cuts
+    from baseline_values
+    group by feature
+),
+
+binned as (
+    select
+        'current' as side,
+        current_values.feature,
+        len(list_filter(cut_points.cuts, lambda cut: cut < current_values.feature_value))
+            as bin_index
+    from current_values
+    inner join cut_points
+        on current_values.feature = cut_points.feature
+    union all
+    select
+        'baseline' as side,
+        baseline_values.feature,
+        len(list_filter(cut_points.cuts, lambda cut: cut < baseline_values.feature_value))
+            as bin_index
+    from baseline_values
+    inner join cut_points
+        on baseline_values.feature = cut_points.feature
+),
+
+numeric_bins as (
+    select
+        cut_points.feature,
+        'numeric' as feature_kind,
+        bins.bin_index,
+        cast(bins.bin_index as varchar) as bin_label,
+        case when bins.bin_index > 0 then cut_points.cuts[bins.bin_index] end
+            as lower_bound,
+        case when bins.bin_index < 9 then cut_points.cuts[bins.bin_index + 1] end
+            as upper_bound,
+        count(*) filter (where binned.side = 'baseline') as baseline_count,
+        count(*) filter (where binned.side = 'current') as current_count
+    from cut_points
+    cross join range(10) as bins (bin_index)
+    left join binned
+        on cut_points.feature = binned.feature
+        and bins.bin_index = binned.bin_index
+    group by all
+),
+
+region_labels as (
+    select 'current' as side, {{ drift_region_label('current_features') }} as region
+    from current_features
+    union all
+    select 'baseline' as side, {{ drift_region_label('baseline_features') }} as region
+    from baseline_features
+),
+
+region_categories as (
+    select
+        region,
+        row_number() over (order by region) - 1 as bin_index
+    from (
+        select region from {{ ref('regions') }}
+        union all
+        select 'none'
+    )
+),
+
+region_bins as (
+    select
+        'region' as feature,
+        'categorical' as feature_kind,
+        region_categories.bin_index,
+        region_categories.region as bin_label,
+        null::double as lower_bound,
+        null::double as upper_bound,
+        count(*) filter (where region_labels.side = 'baseline') as baseline_count,
+        count(*) filter (where region_labels.side = 'current') as current_count
+    from region_categories
+    left join region_labels
+        on region_categories.region = region_labels.region
+    where {{ 'true' if baseline_exists else 'false' }}
+    group by all
+),
+
+all_bins as (
+    select * from numeric_bins
+    union all
+    select * from region_bins
+),
+
+shares as (
+    select
+        *,
+        {#- Empty bins are floored so the PSI stays finite. -#}
+        greatest(
+            baseline_count / sum(baseline_count) over (partition by feature),
+            {{ var('drift_empty_bin_floor') }}
+        ) as baseline_share,
+        greatest(
+            current_count / sum(current_count) over (partition by feature),
+            {{ var('drift_empty_bin_floor') }}
+        ) as current_share
+    from all_bins
+)
+
+select
+    *,
+    (current_share - baseline_share) * ln(current_share / baseline_share)
+        as psi_term
+from shares
