@@ -30,6 +30,12 @@ class DbtRun:
         path = self.target_dir / "run_results.json"
         return json.loads(path.read_text())["results"]
 
+    def audit_table(self, unique_id_part: str) -> str:
+        """Where dbt stored the failing rows of a test."""
+        manifest = json.loads((self.target_dir / "manifest.json").read_text())
+        node = manifest["nodes"][self.result(unique_id_part)["unique_id"]]
+        return f'{node["schema"]}."{node["alias"]}"'
+
     def result(self, unique_id_part: str) -> dict:
         matches = [r for r in self.results if unique_id_part in r["unique_id"]]
         assert len(matches) == 1, [r["unique_id"] for r in matches]
@@ -45,7 +51,8 @@ class DbtRun:
 
 def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
             extra_args: tuple[str, ...] = (),
-            output_dir: Path | None = None) -> DbtRun:
+            output_dir: Path | None = None,
+            extra_vars: dict | None = None) -> DbtRun:
     """Run one dbt command in the project, isolated under `workdir`.
 
     Each run gets its own DuckDB file, target and log folders, so tests
@@ -61,7 +68,8 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     })
     variables = json.dumps({"raw_data_dir": str(raw_dir),
-                            "output_dir": str(output_dir)})
+                            "output_dir": str(output_dir),
+                            **(extra_vars or {})})
     process = subprocess.run(
         [str(DBT), command, "--vars", variables,
          "--target-path", str(target_dir), "--log-path", str(workdir / "logs"),

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Write the validation report of the last dbt run.
+
+Reads dbt's artifacts (target/run_results.json, target/manifest.json) and the
+run's DuckDB database, and writes, for every check of the run, one line:
+✅ / ⚠️ / ❌, the check, the model and column, and what was found; grouped by
+stage (input, staging, output, drift), with the overall verdict. The HTML
+version adds, per feature, a histogram of this run against the drift
+baseline.
+
+    python scripts/validation_report.py            # after `dbt build`
+    make report                                    # the same
+
+Outputs: <output_dir>/validation_report.md and .html (output_dir is the one
+the run used), and the Markdown on stdout. Exit code 0 even when the run
+failed: the report describes the run, it does not judge it a second time.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+ICONS = {"pass": "✅", "success": "✅", "warn": "⚠️", "fail": "❌",
+         "error": "❌", "skipped": "⏭️"}
+STAGES = ["input", "staging", "output", "drift"]
+STAGE_TITLES = {
+    "input": "Input: the landing files",
+    "staging": "Staging: cleaning and computed columns",
+    "output": "Output: user_features and publishing",
+    "drift": "Drift and volume",
+}
+
+
+def number(value) -> str:
+    """1531 -> '1 531' (thin, readable thousands)."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.4g}".replace(",", " ")
+    return f"{int(value):,}".replace(",", " ")
+
+
+def stage_of(node: dict, manifest: dict) -> str:
+    if node.get("sources"):
+        return "input"
+    parents = [p for p in node["depends_on"]["nodes"] if p.startswith("model.")]
+    paths = [manifest["nodes"][p]["original_file_path"] for p in parents]
+    if any("/monitoring/" in p for p in paths):
+        return "drift"
+    if any("/marts/" in p or "/publish/" in p for p in paths):
+        return "output"
+    return "staging"
+
+
+class Database:
+    """Read-only access to the run's database, if it can be opened."""
+
+    def __init__(self, path: str):
+        try:
+            self.connection = duckdb.connect(path, read_only=True)
+        except duckdb.Error:
+            self.connection = None
+
+    def query(self, sql: str):
+        if self.connection is None:
+            return None
+        try:
+            return self.connection.sql(sql).fetchall()
+        except duckdb.Error:
+            return None
+
+
+def relation_sql(node: dict, manifest: dict) -> str | None:
+    """The SQL name of the relation a test checks."""
+    if node.get("sources"):
+        source_name, table = node["sources"][0]
+        return f"landing_{table}()"
+    attached = node.get("attached_node")
+    if attached and attached in manifest["nodes"]:
+        return f'main."{manifest["nodes"][attached]["alias"]}"'
+    return None
+
+
+def found_text(node: dict, result: dict, manifest: dict, database: Database) -> str:
+    """What the check found, in words."""
+    meta = node.get("test_metadata") or {}
+    kwargs = meta.get("kwargs", {})
+    column = node.get("column_name")
+    failures = result.get("failures")
+    status = result["status"]
+    if status == "error":
+        return (result.get("message") or "could not run").splitlines()[0][:200]
+    if status == "skipped":
+        return "not run: an upstream step failed"
+    if node["resource_type"] == "unit_test":
+        return "as expected" if status == "pass" else "differs from expected"
+
+    relation = relation_sql(node, manifest)
+    total = None
+    if relation:
+        rows = database.query(f"select count(*) from {relation}")
+        total = rows[0][0] if rows else None
+
+    name = meta.get("name", "")
+    if name == "expect_column_values_to_not_be_null" and relation and column:
+        rows = database.query(
+            f'select count(*) filter (where "{column}" is null), count(*) '
+            f"from {relation}")
+        if rows and rows[0][1]:
+            nulls, count = rows[0]
+            share = nulls / count
+            limit = 1 - float(kwargs.get("mostly", 1.0))
+            sign = "≤" if share <= limit else ">"
+            return (f"{number(nulls)} nulls, {share:.1%} {sign} {limit:.0%}"
+                    .replace("%", " %"))
+    if not failures:
+        return "no failing rows"
+    if name == "expect_column_values_to_be_between":
+        bounds = f"[{kwargs.get('min_value', '-∞')}, {kwargs.get('max_value', '∞')}]"
+        share = f", {failures / total:.1%}".replace("%", " %") if total else ""
+        return f"{number(failures)} values outside {bounds}{share}"
+    if name in ("not_null",):
+        share = f", {failures / total:.1%}".replace("%", " %") if total else ""
+        return f"{number(failures)} nulls{share}"
+    if name == "unique":
+        return f"{number(failures)} repeated values"
+    if name == "relationships":
+        return f"{number(failures)} values without a match in {kwargs.get('to', 'the reference')}"
+    return f"{number(failures)} failing rows"
+
+
+def check_lines(run_results: dict, manifest: dict, database: Database) -> list[dict]:
+    lines = []
+    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
+    for result in run_results["results"]:
+        node = nodes.get(result["unique_id"])
+        if node is None or node["resource_type"] not in ("test", "unit_test", "model"):
+            continue
+        if node["resource_type"] == "model":
+            if result["status"] != "error":
+                continue  # models are reported only when they broke
+            check, subject, stage = "build", node["name"], "staging"
+            if "/marts/" in node["original_file_path"] or "/publish/" in node["original_file_path"]:
+                stage = "output"
+            elif "/monitoring/" in node["original_file_path"]:
+                stage = "drift"
+        elif node["resource_type"] == "unit_test":
+            check, subject = "unit test " + node["name"], node["model"]
+            stage = "output" if node["model"] == "user_features" else "staging"
+        else:
+            meta = node.get("test_metadata") or {}
+            check = meta.get("name") or node["name"]
+            if node.get("sources"):
+                subject = f"landing.{node['sources'][0][1]}"
+            elif node.get("attached_node"):
+                subject = node["attached_node"].split(".")[-1]
+            else:
+                subject = "(singular) " + node["name"]
+                check = "assertion"
+            if node.get("column_name"):
+                subject += "." + node["column_name"]
+            stage = stage_of(node, manifest)
+        lines.append({
+            "stage": stage,
+            "icon": ICONS.get(result["status"], "•"),
+            "status": result["status"],
+            "check": check,
+            "subject": subject,
+            "severity": (node.get("config") or {}).get("severity", "").lower(),
+            "found": found_text(node, result, manifest, database),
+            "audit_table": (f"main_audit.{node['alias']}"
+                            if result.get("failures") and node["resource_type"] == "test"
+                            else ""),
+        })
+    return lines
+
+
+def verdict(run_results: dict, lines: list[dict]) -> tuple[str, str]:
+    statuses = {r["status"] for r in run_results["results"]}
+    published = any(r["unique_id"].endswith(".publish_user_features")
+                    and r["status"] == "success" for r in run_results["results"])
+    if statuses & {"fail", "error"}:
+        return "❌", "FAILED: an error-severity check or a step failed; nothing was published."
+    if "warn" in statuses:
+        return "⚠️", ("PASSED WITH WARNINGS: published." if published
+                      else "PASSED WITH WARNINGS.")
+    return "✅", "PASSED: published." if published else "PASSED."
+
+
+def drift_data(database: Database):
+    rows = database.query(
+        "select feature, psi, drift from feature_drift order by feature_order")
+    bins = database.query(
+        "select feature, bin_index, bin_label, lower_bound, upper_bound, "
+        "baseline_share, current_share from feature_drift_bins "
+        "order by feature, bin_index")
+    return rows or [], bins or []
+
+
+def markdown(lines, mark, summary, drift_rows, generated_for) -> str:
+    out = [f"# Validation report {mark}", "", f"**{summary}**", "",
+           f"Run {generated_for}.", ""]
+    for stage in STAGES:
+        stage_lines = [l for l in lines if l["stage"] == stage]
+        if not stage_lines:
+            continue
+        out += [f"## {STAGE_TITLES[stage]}", "",
+                "| | check | model.column | found |", "|---|---|---|---|"]
+        for line in sorted(stage_lines, key=lambda l: (l["status"] in ("pass", "success"), l["subject"])):
+            found = line["found"] + (f" (rows: `{line['audit_table']}`)" if line["audit_table"] else "")
+            out.append(f"| {line['icon']} | {line['check']} | {line['subject']} | {found} |")
+        out.append("")
+    if drift_rows:
+        out += ["## Drift (PSI against the baseline)", "",
+                "| feature | PSI | drift |", "|---|---|---|"]
+        for feature, psi, drift in drift_rows:
+            out.append(f"| {feature} | {'—' if psi is None else f'{psi:.4f}'} | {drift} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def histogram_svg(feature_bins) -> str:
+    """Baseline and current shares per bin, side by side."""
+    width, height, pad = 360, 120, 4
+    count = len(feature_bins)
+    slot = (width - 2 * pad) / max(count, 1)
+    top = max(max(b[5], b[6]) for b in feature_bins) or 1
+    bars = []
+    for i, (_, _, label, low, high, base, cur) in enumerate(feature_bins):
+        for j, (share, colour) in enumerate(((base, "#9aa5b1"), (cur, "#1f77b4"))):
+            h = (height - 20) * share / top
+            x = pad + i * slot + j * slot / 2.2
+            bars.append(f'<rect x="{x:.1f}" y="{height - 15 - h:.1f}" '
+                        f'width="{slot / 2.4:.1f}" height="{h:.1f}" fill="{colour}">'
+                        f"<title>bin {html.escape(str(label))}: "
+                        f"baseline {base:.3f}, this run {cur:.3f}</title></rect>")
+    return (f'<svg width="{width}" height="{height}" role="img">'
+            + "".join(bars) + "</svg>")
+
+
+def html_report(lines, mark, summary, drift_rows, bins, generated_for) -> str:
+    parts = ["<!doctype html><meta charset='utf-8'><title>Validation report</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+             "td,th{padding:2px 8px;text-align:left;vertical-align:top}"
+             "tr:nth-child(even){background:#f4f4f4}.grid{display:flex;flex-wrap:wrap;gap:16px}"
+             ".card{border:1px solid #ddd;padding:8px}</style>",
+             f"<h1>Validation report {mark}</h1><p><b>{html.escape(summary)}</b></p>",
+             f"<p>Run {html.escape(generated_for)}.</p>"]
+    for stage in STAGES:
+        stage_lines = [l for l in lines if l["stage"] == stage]
+        if not stage_lines:
+            continue
+        parts.append(f"<h2>{STAGE_TITLES[stage]}</h2><table><tr><th></th><th>check</th>"
+                     "<th>model.column</th><th>found</th></tr>")
+        for line in sorted(stage_lines, key=lambda l: (l["status"] in ("pass", "success"), l["subject"])):
+            audit = f" <code>{line['audit_table']}</code>" if line["audit_table"] else ""
+            parts.append(f"<tr><td>{line['icon']}</td><td>{html.escape(line['check'])}</td>"
+                         f"<td>{html.escape(line['subject'])}</td>"
+                         f"<td>{html.escape(line['found'])}{audit}</td></tr>")
+        parts.append("</table>")
+    if drift_rows:
+        parts.append("<h2>Drift: this run (blue) against the baseline (grey)</h2><div class='grid'>")
+        for feature, psi, drift in drift_rows:
+            feature_bins = [b for b in bins if b[0] == feature]
+            psi_text = "skipped (no baseline)" if psi is None else f"PSI {psi:.4f} ({drift})"
+            chart = histogram_svg(feature_bins) if feature_bins else ""
+            parts.append(f"<div class='card'><b>{html.escape(feature)}</b> — "
+                         f"{html.escape(psi_text)}<br>{chart}</div>")
+        parts.append("</div>")
+    return "\n".join(parts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target-path", type=Path, default=Path("target"))
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="default: the output_dir var of the run")
+    parser.add_argument("--database", default=os.environ.get(
+        "DUCKDB_PATH", "feature_pipeline.duckdb"))
+    args = parser.parse_args(argv)
+
+    results_path = args.target_path / "run_results.json"
+    if not results_path.is_file():
+        print(f"No dbt run to report on: {results_path} does not exist.",
+              file=sys.stderr)
+        return 1
+    run_results = json.loads(results_path.read_text())
+    manifest = json.loads((args.target_path / "manifest.json").read_text())
+    run_vars = run_results.get("args", {}).get("vars") or {}
+    if isinstance(run_vars, str):
+        import yaml  # dbt's own dependency
+        run_vars = yaml.safe_load(run_vars) or {}
+    output_dir = args.output_dir or Path(run_vars.get("output_dir", "output"))
+
+    database = Database(args.database)
+    lines = check_lines(run_results, manifest, database)
+    mark, summary = verdict(run_results, lines)
+    drift_rows, bins = drift_data(database)
+    generated_for = (f"{run_results['metadata']['invocation_id']} at "
+                     f"{run_results['metadata']['generated_at']}")
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    text = markdown(lines, mark, summary, drift_rows, generated_for)
+    (output_dir / "validation_report.md").write_text(text + "\n")
+    (output_dir / "validation_report.html").write_text(
+        html_report(lines, mark, summary, drift_rows, bins, generated_for))
+    print(text)
+    print(f"\nReport: {output_dir / 'validation_report.md'} and "
+          f"{output_dir / 'validation_report.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
