@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""Everything that follows a `dbt build`: report, lineage, run history, alert.
+
+`make build` runs it after every build, failed ones included; after a plain
+`dbt build`, run it yourself (`python scripts/after_run.py`). It reads dbt's
+artifacts and the run's database and:
+
+1. writes the validation report (scripts/validation_report.py);
+2. if the run published, writes `user_features.lineage.json` next to the
+   published file and next to its dated copy under history/ (schema:
+   docs/lineage.md);
+3. appends one line to `<output_dir>/runs.jsonl`;
+4. sends an alert to the webhook in ALERT_WEBHOOK_URL when the run failed
+   (or warned, with ALERT_ON_WARNINGS=true).
+
+Nothing here can change the outcome of the run: it exits with 0 unless dbt's
+artifacts are missing, and a slow or broken webhook costs at most
+ALERT_TIMEOUT_SECONDS per attempt (ALERT_RETRIES retries).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import validation_report  # noqa: E402
+
+log = logging.getLogger("after_run")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+LINEAGE_FILE = "user_features.lineage.json"
+LINEAGE_SCHEMA_VERSION = 1
+# The path from the raw files to the published file, layer by layer.
+LINEAGE_MODELS = ["stg_transaction_deliveries", "stg_transactions",
+                  "stg_user_profiles", "int_transactions_enriched",
+                  "user_features", "feature_drift_bins", "feature_drift",
+                  "publish_user_features"]
+STAGE_FOLDERS = ["staging", "intermediate", "marts", "monitoring", "publish"]
+
+
+# ------------------------------------------------------------------ helpers
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
+def masked(url: str) -> str:
+    """A webhook URL is a secret: show only where it points."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"
+
+
+def git_commit() -> str:
+    head = PROJECT_ROOT / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if ref.startswith("ref: "):
+            ref_path = PROJECT_ROOT / ".git" / ref[5:]
+            if ref_path.is_file():
+                return ref_path.read_text().strip()
+            packed = (PROJECT_ROOT / ".git" / "packed-refs").read_text()
+            for line in packed.splitlines():
+                if line.endswith(ref[5:]):
+                    return line.split()[0]
+            return "unknown"
+        return ref
+    except OSError:
+        return "unknown"
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# ----------------------------------------------------------------- run facts
+
+class Run:
+    """What the artifacts of the last dbt invocation say."""
+
+    def __init__(self, target: Path, database_path: str):
+        self.results = json.loads((target / "run_results.json").read_text())
+        self.manifest = json.loads((target / "manifest.json").read_text())
+        self.target = target
+        self.database_path = database_path
+        run_vars = self.results.get("args", {}).get("vars") or {}
+        if isinstance(run_vars, str):
+            import yaml
+            run_vars = yaml.safe_load(run_vars) or {}
+        self.vars = {**self.project_vars(), **run_vars}
+        self.run_id = self.results["metadata"]["invocation_id"]
+        self.output_dir = Path(self.vars.get("output_dir", "output"))
+        self.raw_dir = Path(self.vars.get("raw_data_dir", "data/raw"))
+
+    @staticmethod
+    def project_vars() -> dict:
+        """The defaults in dbt_project.yml, which --vars override."""
+        import yaml
+        project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+        return dict(project.get("vars") or {})
+
+    def node(self, unique_id: str) -> dict | None:
+        return self.manifest["nodes"].get(unique_id) or \
+            self.manifest.get("unit_tests", {}).get(unique_id)
+
+    @property
+    def status(self) -> str:
+        statuses = {r["status"] for r in self.results["results"]}
+        if statuses & {"error", "fail"}:
+            return "failed"
+        if "warn" in statuses:
+            return "passed_with_warnings"
+        return "passed"
+
+    @property
+    def published(self) -> bool:
+        return any(r["unique_id"] == "model.feature_pipeline.publish_user_features"
+                   and r["status"] == "success" for r in self.results["results"])
+
+    def checks(self) -> dict:
+        summary = {"passed": 0, "warned": 0, "failed": 0, "not_passed": []}
+        for result in self.results["results"]:
+            kind = result["unique_id"].split(".")[0]
+            if kind not in ("test", "unit_test"):
+                continue
+            status = result["status"]
+            key = {"pass": "passed", "warn": "warned"}.get(status, "failed")
+            summary[key] += 1
+            if status != "pass":
+                summary["not_passed"].append({
+                    "check": result["unique_id"].split(".")[2],
+                    "status": status,
+                    "failures": result.get("failures"),
+                })
+        return summary
+
+    def times(self) -> dict:
+        started = parse_time(self.results["metadata"].get("invocation_started_at"))
+        ended = parse_time(self.results["metadata"]["generated_at"])
+        if started is None:
+            started = ended
+            for result in self.results["results"]:
+                for timing in result.get("timing", []):
+                    start = parse_time(timing.get("started_at"))
+                    if start and start < started:
+                        started = start
+        stages = {}
+        for result in self.results["results"]:
+            node = self.node(result["unique_id"])
+            if not node or node["resource_type"] != "model":
+                continue
+            folder = node["original_file_path"].split("/")[1]
+            for timing in result.get("timing", []):
+                start, end = (parse_time(timing.get("started_at")),
+                              parse_time(timing.get("completed_at")))
+                if not start or not end:
+                    continue
+                stage = stages.setdefault(folder, [start, end])
+                stage[0], stage[1] = min(stage[0], start), max(stage[1], end)
+        return {
+            "start": started.isoformat(),
+            "end": ended.isoformat(),
+            "duration_seconds": round((ended - started).total_seconds(), 3),
+            "stages": {folder: {"start": s.isoformat(), "end": e.isoformat(),
+                                "duration_seconds": round((e - s).total_seconds(), 3)}
+                       for folder, (s, e) in sorted(
+                           stages.items(),
+                           key=lambda item: STAGE_FOLDERS.index(item[0])
+                           if item[0] in STAGE_FOLDERS else 99)},
+        }
+
+    def query(self, sql: str):
+        try:
+            database = duckdb.connect(self.database_path, read_only=True)
+        except duckdb.Error:
+            return None
+        try:
+            return database.sql(sql).fetchall()
+        except duckdb.Error:
+            return None
+        finally:
+            database.close()
+
+
+# ------------------------------------------------------------------ lineage
+
+def describe_inputs(run: Run) -> list[dict]:
+    files = run.query("select dataset, path, file_format, row_count "
+                      "from main.landing_files order by dataset, path") or []
+    inputs = []
+    connection = duckdb.connect()
+    for dataset, path, file_format, rows in files:
+        file = Path(path)
+        first = last = None
+        if dataset == "transactions":
+            reader = (f"read_parquet('{path}')" if file_format == "parquet"
+                      else f"read_csv('{path}', header = true, "
+                           "timestampformat = '%Y-%m-%d %H:%M:%S', "
+                           "types = {'timestamp': 'TIMESTAMP'})")
+            first, last = connection.sql(
+                f'select min("timestamp"), max("timestamp") from {reader}'
+            ).fetchall()[0]
+        try:
+            relative = str(file.resolve().relative_to(run.raw_dir.resolve()))
+        except ValueError:
+            relative = path
+        inputs.append({
+            "dataset": dataset,
+            "path": relative,
+            "format": file_format,
+            "size_bytes": file.stat().st_size,
+            "sha256": sha256_of(file),
+            "rows": rows,
+            "min_timestamp": first.isoformat() if first else None,
+            "max_timestamp": last.isoformat() if last else None,
+        })
+    connection.close()
+    return inputs
+
+
+def describe_transformations(run: Run) -> list[dict]:
+    steps = []
+    for name in LINEAGE_MODELS:
+        unique_id = f"model.feature_pipeline.{name}"
+        node = run.manifest["nodes"].get(unique_id)
+        if node is None:
+            continue
+        compiled_path = run.target / "compiled" / "feature_pipeline" / node["original_file_path"]
+        code = compiled_path.read_text() if compiled_path.is_file() else node["raw_code"]
+        steps.append({
+            "model": name,
+            "layer": node["original_file_path"].split("/")[1],
+            "materialized": node["config"]["materialized"],
+            "language": node["language"],
+            "compiled_sql_sha256": hashlib.sha256(code.encode()).hexdigest(),
+        })
+    return steps
+
+
+def describe_output(run: Run, path: Path) -> dict:
+    connection = duckdb.connect()
+    relation = connection.sql(
+        f"select * from read_parquet('{path}', hive_partitioning = false)")
+    columns = list(zip(relation.columns, map(str, relation.dtypes)))
+    features = {}
+    for name, kind in columns:
+        if name == "user_id":
+            continue
+        value = f'cast("{name}" as double)'
+        nulls, low, high, mean = connection.sql(
+            f'select count(*) - count("{name}"), min({value}), max({value}), '
+            f"avg({value}) from read_parquet('{path}', hive_partitioning = false)"
+        ).fetchall()[0]
+        features[name] = {"nulls": nulls, "min": low, "max": high, "mean": mean}
+    rows = connection.sql(
+        f"select count(*) from read_parquet('{path}', hive_partitioning = false)"
+    ).fetchall()[0][0]
+    connection.close()
+    return {
+        "path": str(path),
+        "sha256": sha256_of(path),
+        "rows": rows,
+        "columns": [{"name": n, "type": t} for n, t in columns],
+        "features": features,
+    }
+
+
+def versions() -> dict:
+    found = {}
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "unknown"
+    return found
+
+
+def write_lineage(run: Run) -> list[Path]:
+    published = run.query("select published_path, history_path "
+                          "from main.publish_user_features")
+    if not published:
+        return []
+    latest, history = (Path(p) for p in published[0])
+    document = {
+        "schema_version": LINEAGE_SCHEMA_VERSION,
+        "run_id": run.run_id,
+        **run.times(),
+        "inputs": describe_inputs(run),
+        "transformations": {
+            "models": describe_transformations(run),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "vars": run.vars,
+        },
+        "checks": run.checks(),
+        "output": describe_output(run, latest),
+    }
+    written = []
+    for parquet in (latest, history):
+        target = parquet.with_name(LINEAGE_FILE)
+        copy = dict(document, output=dict(document["output"], path=str(parquet)))
+        write_atomically(target, json.dumps(copy, indent=2, default=str) + "\n")
+        written.append(target)
+    return written
+
+
+# -------------------------------------------------------------- run history
+
+def append_history(run: Run) -> Path:
+    raw_rows = run.query("select sum(row_count) from main.landing_files "
+                         "where dataset = 'transactions'")
+    out_rows = run.query("select row_count, sha256 from main.publish_user_features")
+    times = run.times()
+    checks = run.checks()
+    line = {
+        "run_id": run.run_id,
+        "start": times["start"],
+        "end": times["end"],
+        "status": run.status,
+        "rows_in": raw_rows[0][0] if raw_rows else None,
+        "rows_out": out_rows[0][0] if (out_rows and run.published) else None,
+        "checks": {k: checks[k] for k in ("passed", "warned", "failed")},
+        "not_passed": [c["check"] for c in checks["not_passed"]],
+        "published_sha256": out_rows[0][1] if (out_rows and run.published) else None,
+    }
+    run.output_dir.mkdir(parents=True, exist_ok=True)
+    path = run.output_dir / "runs.jsonl"
+    with open(path, "a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    return path
+
+
+# ------------------------------------------------------------------- alerts
+
+def alert_payload(run: Run, report_path: Path) -> dict:
+    checks = run.checks()
+    mark = {"failed": ":x:", "passed_with_warnings": ":warning:"}.get(run.status, ":white_check_mark:")
+    headline = f"{mark} feature pipeline run {run.status.replace('_', ' ')} ({run.run_id})"
+    bad = [c for c in checks["not_passed"] if c["status"] != "warn"]
+    warned = [c for c in checks["not_passed"] if c["status"] == "warn"]
+
+    def bullet(items):
+        return "\n".join(f"• `{c['check']}`: {c['status']}"
+                         + (f", {c['failures']} rows" if c["failures"] is not None else "")
+                         for c in items[:20]) or "none"
+
+    return {
+        "text": f"{headline}: {len(bad)} failed, {len(warned)} warned. "
+                f"Report: {report_path}",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn",
+                                         "text": f"*Failed ({len(bad)})*\n{bullet(bad)}"}},
+            {"type": "section", "text": {"type": "mrkdwn",
+                                         "text": f"*Warned ({len(warned)})*\n{bullet(warned)}"}},
+            {"type": "context", "elements": [
+                {"type": "mrkdwn", "text": f"run `{run.run_id}` · report `{report_path}`"}]},
+        ],
+    }
+
+
+def send_alert(url: str, payload: dict, timeout: float, retries: int) -> bool:
+    body = json.dumps(payload).encode()
+    for attempt in range(retries + 1):
+        try:
+            request = urllib.request.Request(
+                url, data=body, headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if 200 <= response.status < 300:
+                    return True
+                problem = f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            problem = str(getattr(error, "reason", error))
+        log.warning("alert to %s failed (attempt %d of %d): %s",
+                    masked(url), attempt + 1, retries + 1, problem)
+        if attempt < retries:
+            time.sleep(min(0.5 * 2 ** attempt, 2.0))
+    return False
+
+
+def maybe_alert(run: Run, report_path: Path) -> None:
+    url = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
+    on_warnings = os.environ.get("ALERT_ON_WARNINGS", "false").lower() in ("1", "true", "yes")
+    wanted = run.status == "failed" or (on_warnings and run.status == "passed_with_warnings")
+    if not wanted:
+        return
+    if not url:
+        log.info("no alert sent: ALERT_WEBHOOK_URL is not set")
+        return
+    timeout = float(os.environ.get("ALERT_TIMEOUT_SECONDS", "2"))
+    retries = int(os.environ.get("ALERT_RETRIES", "2"))
+    if send_alert(url, alert_payload(run, report_path), timeout, retries):
+        log.info("alert sent to %s", masked(url))
+    else:
+        log.warning("alert to %s could not be delivered; the run's outcome "
+                    "is unchanged", masked(url))
+
+
+# --------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target-path", type=Path, default=Path("target"))
+    parser.add_argument("--database", default=os.environ.get(
+        "DUCKDB_PATH", "feature_pipeline.duckdb"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="after_run: %(message)s")
+
+    if not (args.target_path / "run_results.json").is_file():
+        log.error("no dbt run to follow up: %s has no run_results.json",
+                  args.target_path)
+        return 1
+    run = Run(args.target_path, args.database)
+    validation_report.main(["--target-path", str(args.target_path),
+                            "--database", args.database,
+                            "--output-dir", str(run.output_dir)])
+    report_path = run.output_dir / "validation_report.md"
+    if run.published:
+        for path in write_lineage(run):
+            log.info("lineage written to %s", path)
+    history = append_history(run)
+    log.info("run recorded in %s", history)
+    maybe_alert(run, report_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
