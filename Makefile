@@ -10,7 +10,7 @@ RAW_DATA_DIR ?= data/raw
 OUTPUT_DIR ?= output
 DBT_VARS := {"raw_data_dir": "$(RAW_DATA_DIR)", "output_dir": "$(OUTPUT_DIR)"}
 
-.PHONY: setup build test sample lock clean
+.PHONY: setup build test sample lock clean bench
 
 setup: $(READY)
 
@@ -30,6 +30,11 @@ test: setup
 ## sample: regenerate the bundled sample in data/raw (deterministic)
 sample: setup
 	$(BIN)/python scripts/generate_raw_data.py --out data/raw
+
+## bench: dbt build against the pandas reference at 50k, 1M and 10M rows, writes docs/BENCHMARKS.md
+##        (BENCH_SIZES=50k,1m to choose sizes; BENCH_ARGS=--with-100m adds 100M)
+bench: setup
+	$(BIN)/python scripts/bench.py $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES)) $(BENCH_ARGS)
 
 ## lock: re-pin requirements.lock from requirements.in
 lock:

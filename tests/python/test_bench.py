@@ -1,0 +1,43 @@
+"""The benchmark script end to end, at a tiny size.
+
+Benchmarks measure; they are not tests, so nothing here asserts a time. This
+checks that `scripts/bench.py` runs, that the dbt build and the pandas
+reference agree on its data, and that it writes its page and chart.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import PROJECT_ROOT
+
+BENCH = PROJECT_ROOT / "scripts" / "bench.py"
+
+
+def test_bench_writes_report_with_agreeing_outputs(tmp_path):
+    page = tmp_path / "report" / "BENCHMARKS.md"
+    work = tmp_path / "work"
+    process = subprocess.run(
+        [sys.executable, str(BENCH), "--sizes", "2000",
+         "--output", str(page), "--work-dir", str(work),
+         "--skip-fixed-overhead"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+
+    results = json.loads((work / "results.json").read_text())
+    (result,) = results["results"]
+    assert result["rows"] == 2000
+    assert result["dbt"]["status"] == "ok"
+    assert result["pandas"]["status"] == "ok"
+    assert result["published_check"]["ok"], result["published_check"]
+    assert result["comparison"]["agree"] is True, result["comparison"]
+    assert result["comparison"]["rows"] == 200
+    assert result["dbt"]["peak_rss_bytes"] > 0
+    assert result["dbt_breakdown"]["by_type"]["model"]["count"] >= 1
+
+    text = page.read_text()
+    assert "dbt and pandas **agree**" in text
+    assert "![Wall time and peak memory against size](benchmarks.png)" in text
+    assert (page.parent / "benchmarks.png").stat().st_size > 0
