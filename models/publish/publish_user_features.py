@@ -88,8 +88,12 @@ def model(dbt, session):
     features = dbt.ref("user_features")
     transactions = dbt.ref("stg_transactions")
     # Drift is measured against the file this run is about to replace, so it
-    # must run (and pass, when major drift blocks publishing) first.
+    # must run (and pass, when major drift blocks publishing) first. The
+    # other checked models are waited for too: any error-severity check that
+    # fails anywhere in the run keeps this model from running.
     dbt.ref("feature_drift")
+    dbt.ref("transaction_quarantine")
+    dbt.ref("transaction_volume_anomaly")
 
     rows = row_count(features)
     if rows == 0:
