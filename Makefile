@@ -9,8 +9,13 @@ READY := $(VENV)/.ready
 RAW_DATA_DIR ?= data/raw
 OUTPUT_DIR ?= output
 DBT_VARS := {"raw_data_dir": "$(RAW_DATA_DIR)", "output_dir": "$(OUTPUT_DIR)"}
+SQL_PATHS ?= models tests
+# Linting renders the models with their own database file and target folder,
+# so it never waits for, nor disturbs, a build running at the same time.
+LINT_TARGET := target/lint
+LINT_ENV := DUCKDB_PATH=$(LINT_TARGET)/lint.duckdb
 
-.PHONY: setup build test sample lock clean bench
+.PHONY: setup build test lint lint-sql lint-dbt fmt sample lock clean bench
 
 setup: $(READY)
 
@@ -23,9 +28,33 @@ $(READY): requirements.lock
 build: setup
 	$(BIN)/dbt build --vars '$(DBT_VARS)'
 
-## test: dbt unit and data tests on real runs, plus the Python test suite
-test: setup
+## test: lint, then dbt unit and data tests on real runs, plus the Python test suite
+test: setup lint
 	$(BIN)/python -m pytest tests/python
+
+## lint: SQL style (SQLFluff) and project rules (dbt-score); fails on any violation
+# Both checks always run, so one pass lists every violation.
+lint: setup
+	@status=0; \
+	$(MAKE) --no-print-directory lint-sql || status=1; \
+	$(MAKE) --no-print-directory lint-dbt || status=1; \
+	exit $$status
+
+lint-sql: setup
+	@mkdir -p $(LINT_TARGET)
+	$(LINT_ENV) $(BIN)/sqlfluff lint $(SQL_PATHS)
+
+# Deprecation warnings are errors here: dbt >= 1.10 wants test arguments
+# under `arguments:`, and a clean parse keeps it that way.
+lint-dbt: setup
+	$(BIN)/dbt parse --quiet --target-path $(LINT_TARGET) \
+		--warn-error-options '{"error": ["Deprecations"]}'
+	$(BIN)/dbt-score lint --manifest $(LINT_TARGET)/manifest.json
+
+## fmt: rewrite the SQL models in the house style, where SQLFluff can
+fmt: setup
+	@mkdir -p $(LINT_TARGET)
+	$(LINT_ENV) $(BIN)/sqlfluff fix $(SQL_PATHS)
 
 ## sample: regenerate the bundled sample in data/raw (deterministic)
 sample: setup
