@@ -21,28 +21,27 @@
         {%- if row_condition %}
         where {{ row_condition }}
         {%- endif %}
-    ),
-
-    failing as (
-        select *
-        from scoped
-        where not ({{ passes }})
     )
-
     {%- if mostly < 1 %},
 
-    tolerance as (
-        select count(*) * (1 - {{ mostly }}) as allowed_failures
+    {#- Count first, from the tested expression alone; the failing rows are
+        read (all columns) only when there are too many of them. -#}
+    tally as (
+        select
+            count(*) filter (where not ({{ passes }})) as failures,
+            count(*) * (1 - {{ mostly }}) as allowed_failures
         from scoped
     )
 
-    select failing.*
-    from failing
-    where (select count(*) from failing)
-        > (select allowed_failures from tolerance)
+    select scoped.*
+    from scoped
+    where not ({{ passes }})
+        and (select failures > allowed_failures from tally)
     {%- else %}
 
-    select * from failing
+    select *
+    from scoped
+    where not ({{ passes }})
     {%- endif %}
 {% endmacro %}
 
