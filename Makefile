@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 RAW_DATA_DIR ?= data/raw
 OUTPUT_DIR ?= output
+DOCS_PORT ?= 8080
 DBT_VARS := {"raw_data_dir": "$(RAW_DATA_DIR)", "output_dir": "$(OUTPUT_DIR)"}
 SQL_PATHS ?= models tests
 # Linting renders the models with their own database file and target folder,
@@ -15,7 +16,7 @@ SQL_PATHS ?= models tests
 LINT_TARGET := target/lint
 LINT_ENV := DUCKDB_PATH=$(LINT_TARGET)/lint.duckdb
 
-.PHONY: setup build test lint lint-sql lint-dbt fmt sample lock clean bench
+.PHONY: setup build docs report test lint lint-sql lint-dbt fmt sample lock clean bench
 
 setup: $(READY)
 
@@ -24,9 +25,22 @@ $(READY): requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
-## build: run the pipeline (dbt build) and publish $(OUTPUT_DIR)/user_features.parquet
+## build: run the pipeline (dbt build), publish $(OUTPUT_DIR)/user_features.parquet,
+## then report, lineage, run history and alerts (scripts/after_run.py)
+# The follow-up runs after failed builds too; the exit code is dbt's.
 build: setup
-	$(BIN)/dbt build --vars '$(DBT_VARS)'
+	@status=0; $(BIN)/dbt build --vars '$(DBT_VARS)' || status=$$?; \
+	$(BIN)/python scripts/after_run.py; \
+	exit $$status
+
+## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
+docs: setup
+	$(BIN)/dbt docs generate --vars '$(DBT_VARS)'
+	$(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
+
+## report: rebuild the validation report from the last run's artifacts
+report: setup
+	$(BIN)/python scripts/validation_report.py
 
 ## test: lint, then dbt unit and data tests on real runs, plus the Python test suite
 test: setup lint

@@ -18,11 +18,27 @@
 
 
 {% macro drift_baseline_exists() %}
+    {#- True when the baseline is a readable Parquet file with every feature.
+        Anything else (a first run, an older schema, a damaged file) skips
+        drift with a warning instead of stopping the run. -#}
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
-    {%- set found = run_query(
-        "select count(*) from glob(" ~ dbt.string_literal(drift_baseline_path()) ~ ")"
-    ).columns[0].values()[0] -%}
-    {{ return(found > 0) }}
+    {%- set path = drift_baseline_path() -%}
+    {%- set answer = fromjson(run_query(
+        "select parquet_columns(" ~ dbt.string_literal(path) ~ ")"
+    ).columns[0].values()[0]) -%}
+    {%- if answer.error == 'missing' -%}
+        {{ return(false) }}
+    {%- elif answer.error -%}
+        {{ log("WARNING: drift skipped: baseline " ~ path ~ " is " ~ answer.error, info=true) }}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set missing = drift_numeric_features() | reject('in', answer.columns) | list -%}
+    {%- if missing -%}
+        {{ log("WARNING: drift skipped: baseline " ~ path ~ " lacks the columns "
+               ~ missing | join(', '), info=true) }}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(true) }}
 {% endmacro %}
 
 
@@ -34,4 +50,12 @@
         {%- endfor %}
         else 'none'
     end
+{% endmacro %}
+
+
+{% macro columns_as_double(columns) %}
+    {#- `cast(c as double) as c, ...`: features on one scale for unpivot. -#}
+    {%- for column in columns -%}
+        cast({{ column }} as double) as {{ column }}{{ ", " if not loop.last }}
+    {%- endfor -%}
 {% endmacro %}

@@ -8,7 +8,9 @@ the database, so plain `dbt build` gets the same protection as `make build`:
 * a landing-directory inspector, callable from SQL as
   ``inspect_landing(root, contract_json)``, which checks every raw file
   before any model reads it and answers in JSON: the files to read, or the
-  one sentence that says which file and column are wrong.
+  one sentence that says which file and column are wrong;
+* ``parquet_columns(path)``, which tells whether a drift baseline can be
+  used, without failing the run when it cannot.
 """
 from __future__ import annotations
 
@@ -276,6 +278,16 @@ def inspect_landing(root: str, contract_json: str) -> str:
         return json.dumps({"error": str(error)})
 
 
+def parquet_columns(path: str) -> str:
+    """The column names of a Parquet file, or why it cannot be read (JSON)."""
+    try:
+        return json.dumps({"columns": pq.ParquetFile(path).schema_arrow.names})
+    except FileNotFoundError:
+        return json.dumps({"error": "missing"})
+    except Exception as error:  # truncated, corrupt or not Parquet
+        return json.dumps({"error": f"not a readable Parquet file ({error})"})
+
+
 class Plugin(BasePlugin):
     def update_connection_config(self, creds, config) -> None:
         # Called just before dbt-duckdb opens the database.
@@ -284,3 +296,5 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
         conn.create_function("inspect_landing", inspect_landing,
                              [VARCHAR, VARCHAR], VARCHAR, side_effects=True)
+        conn.create_function("parquet_columns", parquet_columns,
+                             [VARCHAR], VARCHAR, side_effects=True)

@@ -17,7 +17,7 @@ kept_rows as (
 dropped_rows as (
     select count(*) as row_count
     from {{ ref('transaction_quarantine') }}
-    where action = 'dropped'
+    where outcome = 'dropped'
 )
 
 select

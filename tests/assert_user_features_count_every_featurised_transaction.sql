@@ -27,5 +27,6 @@ select
 from featured
 cross join clean
 cross join excluded
-where featured.transaction_count
+where
+    featured.transaction_count
     != clean.transaction_count - excluded.transaction_count

@@ -15,8 +15,9 @@ enriched as (
     select
         *,
         amount * quantity as total_value,
-        cast(hour(transacted_at) as bigint) as hour,
-        {#- isodow is Monday = 1 ... Sunday = 7; the features use Monday = 0. -#}
+        {#- `hour` is the feature's name (SPEC section 3). #}
+        cast(hour(transacted_at) as bigint) as hour,  -- noqa: RF04
+        {# isodow is Monday = 1 ... Sunday = 7; features use Monday = 0. #}
         cast(isodow(transacted_at) - 1 as bigint) as day_of_week,
         cast(isodow(transacted_at) >= 6 as bigint) as is_weekend
     from transactions

@@ -49,7 +49,7 @@ repeated_deliveries as (
             when is_same_as_first_delivery then 'exact_duplicate'
             else 'conflicting_duplicate'
         end as reason,
-        'dropped' as action,
+        'dropped' as outcome,
         _source_file,
         _source_row_number,
         _loaded_at
@@ -66,7 +66,7 @@ amounts_changed as (
             when is_amount_sign_fixed then 'negative_amount_fixed'
             else 'null_amount_imputed'
         end as reason,
-        'changed' as action,
+        'changed' as outcome,
         _source_file,
         _source_row_number,
         _loaded_at
@@ -81,7 +81,7 @@ without_profile as (
         transactions.category,
         transactions.amount,
         'user_without_profile' as reason,
-        'excluded_from_features' as action,
+        'excluded_from_features' as outcome,
         transactions._source_file,
         transactions._source_row_number,
         transactions._loaded_at

@@ -79,7 +79,7 @@ features as (
         with_recency.days_since_last_purchase,
         with_recency.purchase_span_days,
         with_recency.total_transactions
-            / with_recency.purchase_span_days as purchase_frequency,
+        / with_recency.purchase_span_days as purchase_frequency,
         user_profiles.age,
         user_profiles.account_age_days,
         user_profiles.is_premium,

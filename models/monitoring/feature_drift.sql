@@ -26,7 +26,8 @@ psi as (
 
 features as (
     select *
-    from (values
+    from (
+        values
         {%- for feature in features %}
         ({{ loop.index }}, '{{ feature }}'){{ "," if not loop.last }}
         {%- endfor %}

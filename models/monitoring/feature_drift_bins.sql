@@ -18,10 +18,11 @@ with current_features as (
 baseline_features as (
     {%- if baseline_exists %}
     select *
-    from read_parquet(
-        {{ dbt.string_literal(drift_baseline_path()) }},
-        hive_partitioning = false
-    )
+    from
+        read_parquet(
+            {{ dbt.string_literal(drift_baseline_path()) }},
+            hive_partitioning = false
+        )
     {%- else %}
     select *
     from current_features
@@ -31,10 +32,7 @@ baseline_features as (
 
 current_values as (
     unpivot (
-        select
-            {%- for feature in features %}
-            cast({{ feature }} as double) as {{ feature }}{{ "," if not loop.last }}
-            {%- endfor %}
+        select {{ columns_as_double(features) }}
         from current_features
     )
     on {{ features | join(', ') }}
@@ -43,10 +41,7 @@ current_values as (
 
 baseline_values as (
     unpivot (
-        select
-            {%- for feature in features %}
-            cast({{ feature }} as double) as {{ feature }}{{ "," if not loop.last }}
-            {%- endfor %}
+        select {{ columns_as_double(features) }}
         from baseline_features
     )
     on {{ features | join(', ') }}
@@ -69,8 +64,12 @@ binned as (
     select
         'current' as side,
         current_values.feature,
-        len(list_filter(cut_points.cuts, lambda cut: cut < current_values.feature_value))
-            as bin_index
+        len(
+            list_filter(
+                cut_points.cuts,
+                lambda cut: cut < current_values.feature_value  -- noqa: RF02
+            )
+        ) as bin_index
     from current_values
     inner join cut_points
         on current_values.feature = cut_points.feature
@@ -78,8 +77,12 @@ binned as (
     select
         'baseline' as side,
         baseline_values.feature,
-        len(list_filter(cut_points.cuts, lambda cut: cut < baseline_values.feature_value))
-            as bin_index
+        len(
+            list_filter(
+                cut_points.cuts,
+                lambda cut: cut < baseline_values.feature_value  -- noqa: RF02
+            )
+        ) as bin_index
     from baseline_values
     inner join cut_points
         on baseline_values.feature = cut_points.feature
@@ -93,23 +96,30 @@ numeric_bins as (
         cast(bins.bin_index as varchar) as bin_label,
         case when bins.bin_index > 0 then cut_points.cuts[bins.bin_index] end
             as lower_bound,
-        case when bins.bin_index < 9 then cut_points.cuts[bins.bin_index + 1] end
+        case
+            when bins.bin_index < 9 then cut_points.cuts[bins.bin_index + 1]
+        end
             as upper_bound,
         count(*) filter (where binned.side = 'baseline') as baseline_count,
         count(*) filter (where binned.side = 'current') as current_count
     from cut_points
     cross join range(10) as bins (bin_index)
     left join binned
-        on cut_points.feature = binned.feature
-        and bins.bin_index = binned.bin_index
+        on
+            cut_points.feature = binned.feature
+            and bins.bin_index = binned.bin_index
     group by all
 ),
 
 region_labels as (
-    select 'current' as side, {{ drift_region_label('current_features') }} as region
+    select
+        'current' as side,
+        {{ drift_region_label('current_features') }} as region
     from current_features
     union all
-    select 'baseline' as side, {{ drift_region_label('baseline_features') }} as region
+    select
+        'baseline' as side,
+        {{ drift_region_label('baseline_features') }} as region
     from baseline_features
 ),
 
@@ -120,7 +130,7 @@ region_categories as (
     from (
         select region from {{ ref('regions') }}
         union all
-        select 'none'
+        select 'none' as region
     )
 ),
 
@@ -130,9 +140,10 @@ region_bins as (
         'categorical' as feature_kind,
         region_categories.bin_index,
         region_categories.region as bin_label,
-        null::double as lower_bound,
-        null::double as upper_bound,
-        count(*) filter (where region_labels.side = 'baseline') as baseline_count,
+        cast(null as double) as lower_bound,
+        cast(null as double) as upper_bound,
+        count(*) filter (where region_labels.side = 'baseline')
+            as baseline_count,
         count(*) filter (where region_labels.side = 'current') as current_count
     from region_categories
     left join region_labels
@@ -150,7 +161,7 @@ all_bins as (
 shares as (
     select
         *,
-        {#- Empty bins are floored so the PSI stays finite. -#}
+        {#- Empty bins are floored so the PSI stays finite. #}
         greatest(
             baseline_count / sum(baseline_count) over (partition by feature),
             {{ var('drift_empty_bin_floor') }}
@@ -160,10 +171,14 @@ shares as (
             {{ var('drift_empty_bin_floor') }}
         ) as current_share
     from all_bins
+),
+
+psi_terms as (
+    select
+        *,
+        (current_share - baseline_share) * ln(current_share / baseline_share)
+            as psi_term
+    from shares
 )
 
-select
-    *,
-    (current_share - baseline_share) * ln(current_share / baseline_share)
-        as psi_term
-from shares
+select * from psi_terms

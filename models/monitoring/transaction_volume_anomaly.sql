@@ -30,7 +30,9 @@ training as (
         stddev_samp(daily.transaction_count) as training_stddev
     from daily
     cross join latest
-    where daily.transaction_date >= latest.transaction_date - {{ var('volume_training_days') }}
+    where
+        daily.transaction_date
+        >= latest.transaction_date - {{ var('volume_training_days') }}
         and daily.transaction_date < latest.transaction_date
 ),
 
@@ -42,7 +44,7 @@ scored as (
         training.training_mean,
         training.training_stddev,
         (daily.transaction_count - training.training_mean)
-            / nullif(training.training_stddev, 0) as z_score
+        / nullif(training.training_stddev, 0) as z_score
     from latest
     inner join daily
         on latest.transaction_date = daily.transaction_date

@@ -14,7 +14,7 @@ with transactions as (
         category,
         amount,
         quantity,
-        "timestamp",
+        timestamp,
         _source_file,
         _source_row_number
     from {{ source('landing', 'transactions') }}
@@ -28,7 +28,7 @@ typed as (
         cast(category as varchar) as category,
         cast(amount as double) as amount,
         cast(quantity as bigint) as quantity,
-        cast("timestamp" as timestamp) as transacted_at,
+        cast(timestamp as timestamp) as transacted_at,
         _source_file,
         _source_row_number,
         cast('{{ run_started_at }}' as timestamp) as _loaded_at
@@ -44,21 +44,33 @@ repeated_ids as (
     having count(*) > 1
 ),
 
-repeated_deliveries as (
-    {#- Load order decides which delivery counts: file name, then row. -#}
+repeated_rows as (
     select
         typed.*,
-        row_number() over by_delivery as delivery_rank,
-        hash(user_id, product_id, category, amount, quantity, transacted_at)
-            = first_value(
-                hash(user_id, product_id, category, amount, quantity, transacted_at)
-            ) over by_delivery as is_same_as_first_delivery
+        hash(
+            typed.user_id,
+            typed.product_id,
+            typed.category,
+            typed.amount,
+            typed.quantity,
+            typed.transacted_at
+        ) as content_hash
     from typed
     semi join repeated_ids
         on typed.transaction_id = repeated_ids.transaction_id
+),
+
+repeated_deliveries as (
+    {#- Load order decides which delivery counts: file name, then row. #}
+    select
+        * exclude (content_hash),
+        row_number() over by_delivery as delivery_rank,
+        content_hash = first_value(content_hash) over by_delivery
+            as is_same_as_first_delivery
+    from repeated_rows
     window by_delivery as (
-        partition by typed.transaction_id
-        order by typed._source_file, typed._source_row_number
+        partition by transaction_id
+        order by _source_file, _source_row_number
     )
 ),
 
@@ -73,9 +85,10 @@ single_deliveries as (
 ),
 
 ranked as (
+    {#- Both branches have typed's columns plus the two ranking ones. #}
     select * from single_deliveries
     union all
     select * from repeated_deliveries
 )
 
-select * from ranked
+select * from ranked  -- noqa: AM04

@@ -159,6 +159,9 @@ def test_empty_result_is_never_published(tmp_path):
     (output / "user_features.parquet").write_bytes(b"previous")
     run = run_dbt(tmp_path / "run", landing, output_dir=output)
     assert run.returncode != 0
-    assert "user_features is empty" in run.output
+    # The mart's row-count check stops the run before publishing is reached
+    # (publish_user_features would refuse an empty table too).
+    assert ("STOPPED: check expect_table_row_count_to_be_between on "
+            "user_features found 1 failing row(s).") in run.output
     assert (output / "user_features.parquet").read_bytes() == b"previous"
     assert not (output / "history").exists() or not list((output / "history").rglob("*.parquet"))
