@@ -52,7 +52,8 @@ class DbtRun:
 def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
             extra_args: tuple[str, ...] = (),
             output_dir: Path | None = None,
-            extra_vars: dict | None = None) -> DbtRun:
+            extra_vars: dict | None = None,
+            extra_env: dict | None = None) -> DbtRun:
     """Run one dbt command in the project, isolated under `workdir`.
 
     Each run gets its own DuckDB file, target and log folders, so tests
@@ -66,6 +67,7 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
         "DUCKDB_PATH": str(workdir / "pipeline.duckdb"),
         "DUCKDB_TEMP_DIRECTORY": str(workdir / "duckdb_tmp"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(extra_env or {}),
     })
     variables = json.dumps({"raw_data_dir": str(raw_dir),
                             "output_dir": str(output_dir),

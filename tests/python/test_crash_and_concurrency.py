@@ -165,3 +165,15 @@ def test_empty_result_is_never_published(tmp_path):
             "user_features found 1 failing row(s).") in run.output
     assert (output / "user_features.parquet").read_bytes() == b"previous"
     assert not (output / "history").exists() or not list((output / "history").rglob("*.parquet"))
+
+
+def test_a_small_memory_limit_spills_to_disk_and_gives_the_same_file(
+        tmp_path, landing, reference_run):
+    """Past memory_limit DuckDB spills to DUCKDB_TEMP_DIRECTORY; the spill
+    folder is set once for the database, so every thread can use it."""
+    spill = tmp_path / "spill"
+    run = run_dbt(tmp_path / "small", landing,
+                  extra_env={"DUCKDB_MEMORY_LIMIT": "150MB",
+                             "DUCKDB_TEMP_DIRECTORY": str(spill)})
+    assert run.returncode == 0, run.output[-3000:]
+    assert sha256(run.published) == sha256(reference_run.published)
