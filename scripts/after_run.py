@@ -107,21 +107,10 @@ class Run:
         self.manifest = json.loads((target / "manifest.json").read_text())
         self.target = target
         self.database_path = database_path
-        run_vars = self.results.get("args", {}).get("vars") or {}
-        if isinstance(run_vars, str):
-            import yaml
-            run_vars = yaml.safe_load(run_vars) or {}
-        self.vars = {**self.project_vars(), **run_vars}
+        self.vars = validation_report.run_vars(self.results)
         self.run_id = self.results["metadata"]["invocation_id"]
         self.output_dir = Path(self.vars.get("output_dir", "output"))
         self.raw_dir = Path(self.vars.get("raw_data_dir", "data/raw"))
-
-    @staticmethod
-    def project_vars() -> dict:
-        """The defaults in dbt_project.yml, which --vars override."""
-        import yaml
-        project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-        return dict(project.get("vars") or {})
 
     def node(self, unique_id: str) -> dict | None:
         return self.manifest["nodes"].get(unique_id) or \
@@ -435,6 +424,11 @@ def main(argv=None) -> int:
                   args.target_path)
         return 1
     run = Run(args.target_path, args.database)
+    command = run.results.get("args", {}).get("which")
+    if command not in ("build", "run"):
+        log.error("the last dbt command in %s was `%s`, not `build`: "
+                  "nothing to follow up", args.target_path, command)
+        return 1
     validation_report.main(["--target-path", str(args.target_path),
                             "--database", args.database,
                             "--output-dir", str(run.output_dir)])

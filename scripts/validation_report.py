@@ -44,6 +44,17 @@ def number(value) -> str:
     return f"{int(value):,}".replace(",", " ")
 
 
+def run_vars(run_results: dict) -> dict:
+    """The dbt vars of a run: dbt_project.yml's defaults, then --vars."""
+    import yaml  # dbt's own dependency
+    project_file = Path(__file__).resolve().parents[1] / "dbt_project.yml"
+    defaults = yaml.safe_load(project_file.read_text()).get("vars") or {}
+    given = run_results.get("args", {}).get("vars") or {}
+    if isinstance(given, str):
+        given = yaml.safe_load(given) or {}
+    return {**defaults, **given}
+
+
 def stage_of(node: dict, manifest: dict) -> str:
     if node.get("sources"):
         return "input"
@@ -289,12 +300,13 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     run_results = json.loads(results_path.read_text())
+    command = run_results.get("args", {}).get("which")
+    if command not in ("build", "run", "test"):
+        print(f"The last dbt command in {args.target_path} was `{command}`, "
+              "not `build`: there is no run to report on.", file=sys.stderr)
+        return 1
     manifest = json.loads((args.target_path / "manifest.json").read_text())
-    run_vars = run_results.get("args", {}).get("vars") or {}
-    if isinstance(run_vars, str):
-        import yaml  # dbt's own dependency
-        run_vars = yaml.safe_load(run_vars) or {}
-    output_dir = args.output_dir or Path(run_vars.get("output_dir", "output"))
+    output_dir = args.output_dir or Path(run_vars(run_results)["output_dir"])
 
     database = Database(args.database)
     lines = check_lines(run_results, manifest, database)
