@@ -30,20 +30,20 @@ baseline_features as (
     {%- endif %}
 ),
 
-current_values as (
-    unpivot (
-        select {{ columns_as_double(features) }}
-        from current_features
-    )
-    on {{ features | join(', ') }}
-    into name feature value feature_value
+both_sides as (
+    select
+        'current' as side,
+        {{ columns_as_double(features) }}
+    from current_features
+    union all
+    select
+        'baseline' as side,
+        {{ columns_as_double(features) }}
+    from baseline_features
 ),
 
-baseline_values as (
-    unpivot (
-        select {{ columns_as_double(features) }}
-        from baseline_features
-    )
+feature_values as (
+    unpivot both_sides
     on {{ features | join(', ') }}
     into name feature value feature_value
 ),
@@ -56,36 +56,24 @@ cut_points as (
         quantile_cont(
             feature_value, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
         ) as cuts
-    from baseline_values
+    from feature_values
+    where side = 'baseline'
     group by feature
 ),
 
 binned as (
     select
-        'current' as side,
-        current_values.feature,
+        feature_values.side,
+        feature_values.feature,
         len(
             list_filter(
                 cut_points.cuts,
-                lambda cut: cut < current_values.feature_value  -- noqa: RF02
+                lambda cut: cut < feature_values.feature_value  -- noqa: RF02
             )
         ) as bin_index
-    from current_values
+    from feature_values
     inner join cut_points
-        on current_values.feature = cut_points.feature
-    union all
-    select
-        'baseline' as side,
-        baseline_values.feature,
-        len(
-            list_filter(
-                cut_points.cuts,
-                lambda cut: cut < baseline_values.feature_value  -- noqa: RF02
-            )
-        ) as bin_index
-    from baseline_values
-    inner join cut_points
-        on baseline_values.feature = cut_points.feature
+        on feature_values.feature = cut_points.feature
 ),
 
 numeric_bins as (
