@@ -6,15 +6,18 @@ the database, so plain `dbt build` gets the same protection as `make build`:
 * one run per database: a second run fails at once with a plain sentence
   instead of DuckDB's lock error or, worse, waiting;
 * a landing-directory inspector, callable from SQL as
-  ``inspect_landing(root, contract_json)``, which checks every raw file
-  before any model reads it and answers in JSON: the files to read, or the
-  one sentence that says which file and column are wrong;
+  ``inspect_landing(root, contract_json, loaded_json)``, which checks every
+  raw file to be read before any model reads it and answers in JSON: the
+  files to read (for an incremental dataset, only those not loaded before,
+  unless the load must start over), or the one sentence that says which
+  file and column are wrong;
 * ``parquet_columns(path)``, which tells whether a drift baseline can be
   used, without failing the run when it cannot.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -165,12 +168,24 @@ def landing_reader_sql(fmt: str, files: list[str], contract: dict) -> str:
                 "file_row_number as _source_row_number "
                 f"from read_parquet({_file_list(files)}, filename = true, "
                 "file_row_number = true)")
-    # CSV readers have no row number; ordinality over the sorted file list
-    # increases in the same load order.
-    return ("select * exclude (filename, ordinality), "
-            "filename as _source_file, "
-            "ordinality - 1 as _source_row_number "
-            f"from {csv_reader_sql(files, contract)} with ordinality")
+    # CSV readers have no row number: each file is read on its own, with
+    # ordinality, so a row's number is the same whichever files are read
+    # with it (an incremental load reads only the new ones).
+    return " union all ".join(
+        "select * exclude (filename, ordinality), "
+        "filename as _source_file, "
+        "ordinality - 1 as _source_row_number "
+        f"from {csv_reader_sql([file], contract)} with ordinality"
+        for file in files)
+
+
+def empty_reader_sql(contract: dict) -> str:
+    """A reader with the dataset's columns and no rows: nothing new to load."""
+    columns = [f"cast(null as {kind}) as \"{name}\""
+               for name, kind in contract.items()]
+    columns += ["cast(null as VARCHAR) as _source_file",
+                "cast(null as BIGINT) as _source_row_number"]
+    return f"select {', '.join(columns)} where false"
 
 
 # SQL that is true when a CSV field (text) is a valid value of a type.
@@ -238,9 +253,75 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
             "rows": answer[0]}
 
 
-def inspect_landing(root: str, contract_json: str) -> str:
-    """Check the landing directory; answer JSON: datasets, or an error."""
+def fingerprint(path: Path) -> str:
+    """Size and modification time: a file whose fingerprint is unchanged is
+    taken as unchanged, without reading it again."""
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plan_load(root: Path, fmt: str, files: list[Path],
+              loaded: dict | None) -> dict:
+    """Which files of an incremental dataset this run reads, and why.
+
+    `loaded` describes what the database already holds: the landing root,
+    each loaded file's fingerprint and row count, and whether the last run
+    finished its incremental state. The load is incremental only when that
+    state can simply be extended: every other case rebuilds from all files.
+    """
+    def rebuild(reason: str) -> dict:
+        return {"mode": "rebuild", "reason": reason, "load": list(files),
+                "missing": []}
+
+    if loaded is None:
+        return rebuild("nothing was loaded before")
+    if loaded.get("reason"):
+        return rebuild(loaded["reason"])
+    known = loaded["files"]
+    if loaded["format"] != fmt:
+        return rebuild(f"the files are now {fmt}, they were {loaded['format']}")
+    if loaded["root"] != str(root.resolve()):
+        return rebuild(f"the landing directory changed (from "
+                       f"{loaded['root']} to {root.resolve()})")
+    if not loaded["finished"]:
+        return rebuild("the previous run stopped before its incremental "
+                       "state was complete")
+    for path in files:
+        previous = known.get(str(path))
+        if previous is not None and previous["fingerprint"] != fingerprint(path):
+            return rebuild(f"{path} changed since it was loaded")
+    new = [path for path in files if str(path) not in known]
+    last_loaded = max(known) if known else ""
+    for path in new:
+        # Load order is file-name order: a new file that sorts before a
+        # loaded one would change which delivery of a transaction is first.
+        if str(path) < last_loaded:
+            return rebuild(f"{path} sorts before {last_loaded}, which was "
+                           "loaded already")
+    present = {str(path) for path in files}
+    return {"mode": "incremental",
+            "reason": f"{len(new)} new file{'' if len(new) == 1 else 's'}",
+            "load": new,
+            "missing": sorted(p for p in known if p not in present)}
+
+
+def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
+    """Check the landing directory; answer JSON: datasets, or an error.
+
+    `loaded_json` maps each incremental dataset to what the database already
+    holds (see `plan_load`), or to null when nothing usable was loaded.
+    Datasets not in it are read whole.
+    """
     contract = json.loads(contract_json)
+    incremental = json.loads(loaded_json or "{}")
     try:
         root_path = Path(root)
         if not root_path.is_dir():
@@ -251,12 +332,35 @@ def inspect_landing(root: str, contract_json: str) -> str:
         datasets = {}
         for dataset, columns in contract.items():
             fmt, files = _dataset_files(root_path, dataset)
+            if dataset in incremental:
+                plan = plan_load(root_path, fmt, files, incremental[dataset])
+            else:
+                plan = {"mode": "full", "reason": "read whole on every run",
+                        "load": list(files), "missing": []}
+            known = (incremental.get(dataset) or {}).get("files", {})
             inspected = []
+            skipped = []
             for path in files:
+                if path not in plan["load"]:
+                    # Loaded before and unchanged: not read again.
+                    skipped.append({"path": str(path), "action": "skip",
+                                    "fingerprint": fingerprint(path),
+                                    "rows": known[str(path)]["rows"]})
+                    continue
                 if path.stat().st_size == 0:
                     raise LandingError(f"{path} is empty (0 bytes).")
                 check = _inspect_parquet if fmt == "parquet" else _inspect_csv
-                inspected.append({"path": str(path), **check(path, columns)})
+                inspected.append({"path": str(path), "action": "load",
+                                  "fingerprint": fingerprint(path),
+                                  "sha256": sha256_of(path),
+                                  **check(path, columns)})
+            if not inspected:
+                datasets[dataset] = {
+                    "format": fmt, "mode": plan["mode"],
+                    "reason": plan["reason"], "files": skipped,
+                    "missing": plan["missing"],
+                    "reader_sql": empty_reader_sql(columns)}
+                continue
             first = inspected[0]
             for other in inspected[1:]:
                 if other["columns"] != first["columns"]:
@@ -264,16 +368,20 @@ def inspect_landing(root: str, contract_json: str) -> str:
                         f"{other['path']} has columns {other['columns']}, but "
                         f"{first['path']} has {first['columns']}: batch files "
                         "of one dataset must share one schema.")
-            if sum(f["rows"] for f in inspected) == 0:
+            if sum(f["rows"] for f in inspected + skipped) == 0:
                 names = ", ".join(f["path"] for f in inspected)
                 raise LandingError(f"{dataset} has no rows ({names}).")
             datasets[dataset] = {
                 "format": fmt,
-                "files": inspected,
+                "mode": plan["mode"],
+                "reason": plan["reason"],
+                "files": sorted(inspected + skipped, key=lambda f: f["path"]),
+                "missing": plan["missing"],
                 "reader_sql": landing_reader_sql(
                     fmt, [f["path"] for f in inspected], columns),
             }
-        return json.dumps({"datasets": datasets})
+        return json.dumps({"datasets": datasets,
+                           "root": str(root_path.resolve())})
     except LandingError as error:
         return json.dumps({"error": str(error)})
 
@@ -295,6 +403,7 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn) -> None:
         conn.create_function("inspect_landing", inspect_landing,
-                             [VARCHAR, VARCHAR], VARCHAR, side_effects=True)
+                             [VARCHAR, VARCHAR, VARCHAR], VARCHAR,
+                             side_effects=True)
         conn.create_function("parquet_columns", parquet_columns,
                              [VARCHAR], VARCHAR, side_effects=True)

@@ -45,8 +45,10 @@ LINEAGE_FILE = "user_features.lineage.json"
 LINEAGE_SCHEMA_VERSION = 1
 # The path from the raw files to the published file, layer by layer.
 LINEAGE_MODELS = ["stg_transaction_deliveries", "stg_transactions",
-                  "stg_user_profiles", "int_transactions_enriched",
-                  "user_features", "feature_drift_bins", "feature_drift",
+                  "stg_user_profiles", "int_category_amount_counts",
+                  "int_category_amount_medians", "int_transactions_enriched",
+                  "int_user_category_totals", "user_features",
+                  "feature_drift_bins", "feature_drift",
                   "publish_user_features"]
 STAGE_FOLDERS = ["staging", "intermediate", "marts", "monitoring", "publish"]
 
@@ -289,10 +291,16 @@ def versions() -> dict:
 
 
 def write_lineage(run: Run) -> list[Path]:
-    published = run.query("select published_path, history_path "
+    published = run.query("select published_path, history_path, is_changed "
                           "from main.publish_user_features")
     if not published:
         return []
+    if not published[0][2]:
+        # Same features as before (no new data): the files, and the lineage
+        # that describes how they were made, stay as they are.
+        log.info("published files unchanged; lineage left as it was")
+        return []
+    published = [published[0][:2]]
     latest, history = (Path(p) for p in published[0])
     document = {
         "schema_version": LINEAGE_SCHEMA_VERSION,

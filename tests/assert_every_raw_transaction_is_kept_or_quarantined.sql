@@ -1,7 +1,8 @@
 {#-
     Nothing disappears silently: every raw transaction row is either a row
     of stg_transactions or a row dropped into transaction_quarantine.
-    Returns one row (a failure) when the counts disagree.
+    Returns one row (a failure) when the counts disagree. The source holds
+    the files this run loads, so the rows compared are this run's.
 -#}
 
 with raw_rows as (
@@ -12,12 +13,13 @@ with raw_rows as (
 kept_rows as (
     select count(*) as row_count
     from {{ ref('stg_transactions') }}
+    where {{ loaded_by_this_run() }}
 ),
 
 dropped_rows as (
     select count(*) as row_count
     from {{ ref('transaction_quarantine') }}
-    where outcome = 'dropped'
+    where outcome = 'dropped' and {{ loaded_by_this_run() }}
 )
 
 select

@@ -1,4 +1,9 @@
-{#- Clean transactions with the per-row columns the features need (SPEC §3). -#}
+{#-
+    Clean transactions with null amounts imputed from the current category
+    medians (SPEC section 2, step 3) and the per-row columns the features
+    need (SPEC section 3). A view: it is read for new rows only, by
+    int_user_category_totals, and whole by analysts.
+-#}
 
 with transactions as (
     select
@@ -7,8 +12,31 @@ with transactions as (
         category,
         amount,
         quantity,
-        transacted_at
+        transacted_at,
+        is_amount_sign_fixed,
+        is_amount_missing,
+        _source_file,
+        _source_row_number,
+        _loaded_at
     from {{ ref('stg_transactions') }}
+),
+
+medians as (
+    select
+        category,
+        median_amount
+    from {{ ref('int_category_amount_medians') }}
+),
+
+imputed as (
+    select
+        transactions.* exclude (amount, is_amount_missing),
+        {#- Null only when the category has no amount at all. -#}
+        coalesce(transactions.amount, medians.median_amount) as amount,
+        transactions.is_amount_missing as is_amount_imputed
+    from transactions
+    left join medians
+        on transactions.category is not distinct from medians.category
 ),
 
 enriched as (
@@ -20,7 +48,7 @@ enriched as (
         {# isodow is Monday = 1 ... Sunday = 7; features use Monday = 0. #}
         cast(isodow(transacted_at) - 1 as bigint) as day_of_week,
         cast(isodow(transacted_at) >= 6 as bigint) as is_weekend
-    from transactions
+    from imputed
 )
 
 select * from enriched

@@ -3,7 +3,12 @@
     dropped or changed, and per transaction kept out of the features, with
     the reason. Nothing leaves the pipeline silently: raw rows = rows of
     stg_transactions + rows dropped here (a singular test checks it).
+
+    A view over the cleaned history: imputed amounts show the current
+    category median, and profiles that arrive later take users out of it.
 -#}
+
+{{ config(materialized='view') }}
 
 with deliveries as (
     select
@@ -31,7 +36,7 @@ transactions as (
         _loaded_at,
         is_amount_sign_fixed,
         is_amount_imputed
-    from {{ ref('stg_transactions') }}
+    from {{ ref('int_transactions_enriched') }}
 ),
 
 user_profiles as (

@@ -1,20 +1,39 @@
 {#-
     One row of model-ready features per user with at least one transaction
     (SPEC section 4). Columns and their order are the published contract.
+    Built from per-user, per-category running totals, so its cost grows with
+    the number of users, not with the transaction history.
 -#}
 
 -- depends_on: {{ ref('regions') }}
 
-with transactions as (
+with totals as (
     select
         user_id,
         category,
-        amount,
-        quantity,
-        total_value,
-        is_weekend,
-        transacted_at
-    from {{ ref('int_transactions_enriched') }}
+        transaction_count,
+        known_amount_count,
+        known_amount_sum,
+        known_amount_max,
+        known_value_count,
+        known_value_sum,
+        missing_amount_count,
+        missing_amount_quantity_count,
+        missing_amount_quantity_sum,
+        quantity_count,
+        quantity_sum,
+        timestamped_count,
+        weekend_count,
+        first_transacted_at,
+        last_transacted_at
+    from {{ ref('int_user_category_totals') }}
+),
+
+medians as (
+    select
+        category,
+        median_amount
+    from {{ ref('int_category_amount_medians') }}
 ),
 
 user_profiles as (
@@ -30,24 +49,68 @@ user_profiles as (
 dataset_end as (
     {#- Recency is measured to the data's own end, not the wall clock, so a
         re-run on the same data gives the same features. -#}
-    select max(transacted_at) as latest_transacted_at
-    from transactions
+    select max(last_transacted_at) as latest_transacted_at
+    from totals
+),
+
+with_imputed as (
+    {#- Imputed amounts enter here, from the current category medians: each
+        missing amount counts as the median, and its value as the median
+        times its quantity. A category without any amount has no median,
+        and its missing amounts stay out, as nulls would. -#}
+    select
+        totals.*,
+        case
+            when medians.median_amount is not null
+                then totals.missing_amount_count
+            else 0
+        end as imputed_amount_count,
+        case
+            when medians.median_amount is not null
+                then totals.missing_amount_quantity_count
+            else 0
+        end as imputed_value_count,
+        coalesce(
+            cast(medians.median_amount as decimal(38, 6))
+            * totals.missing_amount_count,
+            0
+        ) as imputed_amount_sum,
+        coalesce(
+            cast(medians.median_amount as decimal(38, 6))
+            * totals.missing_amount_quantity_sum,
+            0
+        ) as imputed_value_sum,
+        case
+            when totals.missing_amount_count > 0 then medians.median_amount
+        end as imputed_amount_max
+    from totals
+    left join medians
+        on totals.category is not distinct from medians.category
 ),
 
 per_user as (
     select
         user_id,
-        count(*) as total_transactions,
-        {{ order_independent_sum('total_value') }} as total_spend,
-        {{ order_independent_sum('amount') }} / count(amount)
+        cast(sum(transaction_count) as bigint) as total_transactions,
+        case
+            when sum(known_value_count + imputed_value_count) > 0
+                then cast(
+                    sum(known_value_sum + imputed_value_sum) as double
+                )
+        end as total_spend,
+        cast(sum(known_amount_sum + imputed_amount_sum) as double)
+        / nullif(sum(known_amount_count + imputed_amount_count), 0)
             as avg_order_value,
-        max(amount) as max_order_value,
-        count(distinct category) as unique_categories,
-        avg(quantity) as avg_quantity,
-        avg(is_weekend) as weekend_ratio,
-        min(transacted_at) as first_transacted_at,
-        max(transacted_at) as last_transacted_at
-    from transactions
+        max(greatest(known_amount_max, imputed_amount_max))
+            as max_order_value,
+        {#- One row per category; a NULL category is not counted. -#}
+        count(category) as unique_categories,
+        sum(quantity_sum) / nullif(sum(quantity_count), 0) as avg_quantity,
+        sum(weekend_count) / nullif(sum(timestamped_count), 0)
+            as weekend_ratio,
+        min(first_transacted_at) as first_transacted_at,
+        max(last_transacted_at) as last_transacted_at
+    from with_imputed
     group by user_id
 ),
 

@@ -16,7 +16,9 @@ Two files are published:
 Each is written under a temporary name in its own directory, read back and
 checked, fsynced, and only then renamed over the previous file. A rename
 within one directory is atomic, so readers and killed runs see either the old
-file or the complete new one. The model's table records what was published.
+file or the complete new one. A file whose bytes would not change (a run with
+no new data) is left alone, modification time included. The model's table
+records what was published.
 """
 import hashlib
 import os
@@ -86,7 +88,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     output_dir = Path(dbt.config.get("output_dir"))
     features = dbt.ref("user_features")
-    transactions = dbt.ref("stg_transactions")
+    totals = dbt.ref("int_user_category_totals")
     # Drift is measured against the file this run is about to replace, so it
     # must run (and pass, when major drift blocks publishing) first. The
     # other checked models are waited for too: any error-severity check that
@@ -101,8 +103,8 @@ def model(dbt, session):
             "user_features is empty (no transaction joined a user profile); "
             f"refusing to publish it, {output_dir / FILE_NAME} is unchanged."
         )
-    as_of_date = transactions.aggregate(
-        "cast(max(transacted_at) as date)").fetchall()[0][0]
+    as_of_date = totals.aggregate(
+        "cast(max(last_transacted_at) as date)").fetchall()[0][0]
 
     targets = [
         output_dir / FILE_NAME,
@@ -118,9 +120,13 @@ def model(dbt, session):
             staged.append((temp, target))
             write_checked(session, features, rows, temp)
         # Both files are complete and verified: only now replace anything.
+        changed = False
         for temp, target in staged:
+            if target.exists() and sha256_of(temp) == sha256_of(target):
+                continue
             os.replace(temp, target)
             fsync_directory(target.parent)
+            changed = True
     finally:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
@@ -132,5 +138,6 @@ def model(dbt, session):
         f"{sql_string(history)} as history_path, "
         f"date {sql_string(as_of_date)} as as_of_date, "
         f"{rows}::bigint as row_count, "
-        f"{sql_string(sha256_of(latest))} as sha256"
+        f"{sql_string(sha256_of(latest))} as sha256, "
+        f"{str(changed).lower()} as is_changed"
     )

@@ -4,7 +4,18 @@
     dropped here: stg_transactions keeps the first deliveries, and
     transaction_quarantine records the others, so every raw row is accounted
     for.
+
+    Incremental: the source reads only the files this run loads, and their
+    rows are appended. A run is incremental only when every new file sorts
+    after every loaded one (otherwise the landing hook rebuilds), so an
+    earlier delivery of a transaction_id is always already in this table.
 -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+) }}
 
 with transactions as (
     select
@@ -31,33 +42,56 @@ typed as (
         cast(timestamp as timestamp) as transacted_at,
         _source_file,
         _source_row_number,
-        cast('{{ run_started_at }}' as timestamp) as _loaded_at
+        {{ this_run_loaded_at() }} as _loaded_at,
+        true as is_new
     from transactions
+),
+
+earlier_deliveries as (
+    {#- Deliveries loaded by earlier runs of the transaction_ids in this
+        load: they come first in load order. -#}
+    {%- if is_incremental() %}
+    select
+        loaded.* exclude (delivery_rank, is_same_as_first_delivery),
+        false as is_new
+    from {{ this }} as loaded
+    semi join typed
+        on loaded.transaction_id = typed.transaction_id
+    {%- else %}
+    select * from typed
+    where false
+    {%- endif %}
+),
+
+candidates as (
+    select * from typed
+    union all by name
+    select * from earlier_deliveries
 ),
 
 repeated_ids as (
     {#- Few transaction_ids are delivered twice: rank only those, instead of
         sorting every row of the history. -#}
     select transaction_id
-    from typed
+    from candidates
     group by transaction_id
     having count(*) > 1
 ),
 
 repeated_rows as (
     select
-        typed.*,
+        candidates.*,
         hash(
-            typed.user_id,
-            typed.product_id,
-            typed.category,
-            typed.amount,
-            typed.quantity,
-            typed.transacted_at
+            candidates.user_id,
+            candidates.product_id,
+            candidates.category,
+            candidates.amount,
+            candidates.quantity,
+            candidates.transacted_at
         ) as content_hash
-    from typed
+    from candidates
     semi join repeated_ids
-        on typed.transaction_id = repeated_ids.transaction_id
+        on candidates.transaction_id = repeated_ids.transaction_id
 ),
 
 repeated_deliveries as (
@@ -87,8 +121,11 @@ single_deliveries as (
 ranked as (
     {#- Both branches have typed's columns plus the two ranking ones. #}
     select * from single_deliveries
-    union all
+    union all by name
     select * from repeated_deliveries
 )
 
-select * from ranked  -- noqa: AM04
+{#- Only this load's rows are new; earlier ones were needed for ranking. #}
+select * exclude (is_new)  -- noqa: AM04
+from ranked
+where is_new

@@ -1,9 +1,15 @@
 {#-
-    Cleaned transactions, one row per transaction_id (SPEC section 2).
-    Order matters: dedupe first, so a repeated row cannot weigh twice in a
-    median; fix signs next, so negated entries count at their true value;
-    impute nulls last, from the cleaned amounts of the same category.
+    Cleaned transactions, one row per transaction_id (SPEC section 2, steps
+    1 and 2). Order matters: dedupe first, so a repeated row cannot weigh
+    twice in a median; fix signs next, so negated entries count at their
+    true value. Null amounts stay null here: their imputed value is the
+    median of the category's cleaned amounts, which moves as data arrives,
+    so int_transactions_enriched applies it from the current medians.
+
+    A view: the rows live once, in stg_transaction_deliveries.
 -#}
+
+{{ config(materialized='view') }}
 
 with deliveries as (
     select
@@ -31,20 +37,9 @@ deduplicated as (
 signs_fixed as (
     select
         * replace (abs(amount) as amount),
-        coalesce(amount < 0, false) as is_amount_sign_fixed
+        coalesce(amount < 0, false) as is_amount_sign_fixed,
+        amount is null as is_amount_missing
     from deduplicated
-),
-
-amounts_imputed as (
-    select
-        * replace (
-            coalesce(
-                amount,
-                median(amount) over (partition by category)
-            ) as amount
-        ),
-        amount is null as is_amount_imputed
-    from signs_fixed
 )
 
-select * from amounts_imputed
+select * from signs_fixed
