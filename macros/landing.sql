@@ -154,7 +154,9 @@
     {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " new file"
            ~ ("" if reading | length == 1 else "s") ~ ", "
            ~ reading | sum(attribute='rows') ~ " rows; "
-           ~ (found.files | length - reading | length) ~ " file(s) loaded before, in " ~ root,
+           ~ (found.files | length - reading | length) ~ " file"
+           ~ ("" if found.files | length - reading | length == 1 else "s")
+           ~ " loaded before, in " ~ root,
            info=true) }}
     {%- for path in found.missing %}
     {{ log("WARNING: " ~ path ~ " was loaded before and is no longer in the"
