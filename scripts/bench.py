@@ -1179,6 +1179,10 @@ def write_page(results: list[dict], targets: list[dict], args,
         lines += [f"Load average (1 min) before the runs: dbt "
                   f"{r['load_average_before_dbt'][0]:.2f}, pandas "
                   f"{r['load_average_before_pandas'][0]:.2f}.", ""]
+    incremental = args.work_dir / "incremental.json"
+    if incremental.is_file():
+        import bench_incremental
+        lines += bench_incremental.page_lines(json.loads(incremental.read_text()))
     lines += [
         "## Machine",
         "",

@@ -14,13 +14,12 @@ with counts as (
 ),
 
 cumulative as (
+    {#- Amounts are unique within a category: a running count. -#}
     select
         category,
         amount,
         sum(transaction_count) over (
-            partition by category
-            order by amount
-            rows between unbounded preceding and current row
+            partition by category order by amount
         ) as counted_through,
         sum(transaction_count) over (partition by category) as amount_count
     from counts
@@ -33,16 +32,20 @@ middle as (
         category,
         any_value(amount_count) as amount_count,
         min(amount) filter (
-            where counted_through > (amount_count - 1) // 2
+            where counted_through > floor((amount_count - 1) / 2)
         ) as lower_middle,
-        min(amount) filter (where counted_through > amount_count // 2)
+        min(amount) filter (where counted_through > floor(amount_count / 2))
             as upper_middle
     from cumulative
     group by category
+),
+
+medians as (
+    select
+        category,
+        amount_count,
+        (lower_middle + upper_middle) / 2 as median_amount
+    from middle
 )
 
-select
-    category,
-    amount_count,
-    (lower_middle + upper_middle) / 2 as median_amount
-from middle
+select * from medians

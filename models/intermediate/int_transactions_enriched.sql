@@ -30,10 +30,18 @@ medians as (
 
 imputed as (
     select
-        transactions.* exclude (amount, is_amount_missing),
+        transactions.transaction_id,
+        transactions.user_id,
+        transactions.category,
         {#- Null only when the category has no amount at all. -#}
         coalesce(transactions.amount, medians.median_amount) as amount,
-        transactions.is_amount_missing as is_amount_imputed
+        transactions.is_amount_missing as is_amount_imputed,
+        transactions.is_amount_sign_fixed,
+        transactions.quantity,
+        transactions.transacted_at,
+        transactions._source_file,
+        transactions._source_row_number,
+        transactions._loaded_at
     from transactions
     left join medians
         on transactions.category is not distinct from medians.category

@@ -38,14 +38,19 @@ new_totals as (
         user_id,
         category,
         count(*) as transaction_count,
-        count(amount) filter (where not is_amount_imputed) as known_amount_count,
-        coalesce({{ exact_sum('amount') }} filter (where not is_amount_imputed), 0)
-            as known_amount_sum,
+        count(amount) filter (where not is_amount_imputed)
+            as known_amount_count,
+        coalesce(
+            {{ exact_sum('amount') }} filter (where not is_amount_imputed),
+            0
+        ) as known_amount_sum,
         max(amount) filter (where not is_amount_imputed) as known_amount_max,
         count(total_value) filter (where not is_amount_imputed)
             as known_value_count,
         coalesce(
-            {{ exact_sum('total_value') }} filter (where not is_amount_imputed), 0
+            {{ exact_sum('total_value') }}
+            filter (where not is_amount_imputed),
+            0
         ) as known_value_sum,
         count(*) filter (where is_amount_imputed) as missing_amount_count,
         count(quantity) filter (where is_amount_imputed)

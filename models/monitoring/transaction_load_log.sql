@@ -25,18 +25,12 @@ with loaded_files as (
         file_format,
         row_count,
         file_fingerprint,
-        file_sha256
-    from {{ source('landing_run', 'landing_files') }}
-    where dataset = 'transactions' and action = 'load'
-),
-
-plan as (
-    select
+        file_sha256,
         load_mode,
         load_reason,
         landing_root
-    from {{ source('landing_run', 'landing_plan') }}
-    where dataset = 'transactions'
+    from {{ ref('stg_landing_files') }}
+    where dataset = 'transactions' and action = 'load'
 ),
 
 deliveries as (
@@ -49,9 +43,9 @@ deliveries as (
     group by _source_file
 ),
 
-earlier_contents as (
-    {#- Files logged before, to recognise a file delivered again under
-        another name. -#}
+known_contents as (
+    {#- Every file logged before and loaded now, to recognise a file
+        delivered again under another name. -#}
     {%- if is_incremental() %}
     select
         source_file,
@@ -65,30 +59,37 @@ earlier_contents as (
     from loaded_files
 ),
 
+same_contents as (
+    select
+        loaded_files.path,
+        min(known_contents.source_file) as same_content_as
+    from loaded_files
+    inner join known_contents
+        on
+            loaded_files.file_sha256 = known_contents.file_sha256
+            and loaded_files.path > known_contents.source_file
+    group by loaded_files.path
+),
+
 logged as (
     select
         loaded_files.path as source_file,
         loaded_files.file_format,
         loaded_files.file_fingerprint,
         loaded_files.file_sha256,
-        plan.landing_root,
-        plan.load_mode,
-        plan.load_reason,
+        loaded_files.landing_root,
+        loaded_files.load_mode,
+        loaded_files.load_reason,
         {{ this_run_loaded_at() }} as loaded_at,
         loaded_files.row_count as rows_delivered,
         coalesce(deliveries.new_transactions, 0) as new_transactions,
         coalesce(deliveries.repeated_deliveries, 0) as repeated_deliveries,
-        (
-            select min(earlier_contents.source_file)
-            from earlier_contents
-            where
-                earlier_contents.file_sha256 = loaded_files.file_sha256
-                and earlier_contents.source_file < loaded_files.path
-        ) as same_content_as
+        same_contents.same_content_as
     from loaded_files
-    cross join plan
     left join deliveries
         on loaded_files.path = deliveries._source_file
+    left join same_contents
+        on loaded_files.path = same_contents.path
 )
 
 select * from logged

@@ -123,9 +123,13 @@ ranked as (
     select * from single_deliveries
     union all by name
     select * from repeated_deliveries
+),
+
+new_deliveries as (
+    {#- Only this load's rows are new; earlier ones were needed for ranking. #}
+    select * exclude (is_new)  -- noqa: AM04
+    from ranked
+    where is_new
 )
 
-{#- Only this load's rows are new; earlier ones were needed for ranking. #}
-select * exclude (is_new)  -- noqa: AM04
-from ranked
-where is_new
+select * from new_deliveries  -- noqa: AM04

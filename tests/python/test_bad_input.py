@@ -315,5 +315,5 @@ def test_every_amount_of_a_category_null_stops_the_run(parquet_case):
     books = int((frame.drop_duplicates("transaction_id")["category"] == "books").sum())
     run = parquet_case.run()
     parquet_case.assert_stops(
-        run, f"STOPPED: check not_null on stg_transactions, column amount "
+        run, f"STOPPED: check not_null on int_transactions_enriched, column amount "
              f"found {books} failing row(s).")

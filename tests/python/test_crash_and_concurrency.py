@@ -82,7 +82,7 @@ def test_second_run_fails_at_once_and_first_finishes(tmp_path, landing,
 
 @pytest.mark.parametrize("marker", [
     "START hook: feature_pipeline.on-run-start",           # while loading
-    "START sql table model main.stg_transactions",        # while staging
+    "START sql incremental model main.stg_transaction_deliveries",  # staging
     "START sql table model main.user_features",           # building the mart
     "START python table model main.publish_user_features",  # publishing
 ])

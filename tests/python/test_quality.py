@@ -129,7 +129,7 @@ def test_single_defect_fails_the_run_and_shows_in_the_report(tmp_path, landing, 
     else:
         raw.loc[raw["category"] == "books", "amount"] = None
         books = int((raw.drop_duplicates("transaction_id")["category"] == "books").sum())
-        expected = f"| ❌ | not_null | stg_transactions.amount | {books:,} nulls".replace(",", " ")
+        expected = f"| ❌ | not_null | int_transactions_enriched.amount | {books:,} nulls".replace(",", " ")
     profiles.to_parquet(copy / "user_profiles.parquet", index=False)
     raw.to_parquet(copy / "transactions.parquet", index=False)
 
