@@ -42,38 +42,66 @@ both_sides as (
     from baseline_features
 ),
 
-feature_values as (
-    unpivot both_sides
-    on {{ features | join(', ') }}
-    into name feature value feature_value
+cuts_by_feature as (
+    {#- Nine baseline deciles make ten bins; equal deciles (a feature with
+        few distinct values) leave some bins empty, which is fine. One row,
+        one list of cut points per feature column. -#}
+    select
+        {%- for feature in features %}
+        quantile_cont(
+            {{ feature }}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+        ) as {{ feature }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from both_sides
+    where side = 'baseline'
 ),
 
 cut_points as (
-    {#- Nine baseline deciles make ten bins; equal deciles (a feature with
-        few distinct values) leave some bins empty, which is fine. -#}
+    unpivot cuts_by_feature
+    on {{ features | join(', ') }}
+    into name feature value cuts
+),
+
+binned_wide as (
+    {#- Each value's bin is the number of cut points below it: nine
+        comparisons on the wide rows, which is far cheaper than comparing
+        every unpivoted value with a list. -#}
     select
-        feature,
-        quantile_cont(
-            feature_value, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
-        ) as cuts
-    from feature_values
-    where side = 'baseline'
-    group by feature
+        both_sides.side,
+        {%- for feature in features %}
+        cast(
+            {%- for position in range(1, 10) %}
+            coalesce(
+                cast(
+                    cuts_by_feature.{{ feature }}[{{ position }}]
+                    < both_sides.{{ feature }} as integer
+                ),
+                0
+            ){{ " +" if not loop.last }}
+            {%- endfor %}
+            as utinyint
+        ) as {{ feature }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from both_sides
+    cross join cuts_by_feature
 ),
 
 binned as (
+    unpivot binned_wide
+    on {{ features | join(', ') }}
+    into name feature value bin_index
+),
+
+bin_counts as (
+    {#- Count first, on two narrow keys; the bins' labels and bounds are
+        joined to the 130 counts, not to every value. -#}
     select
-        feature_values.side,
-        feature_values.feature,
-        len(
-            list_filter(
-                cut_points.cuts,
-                lambda cut: cut < feature_values.feature_value  -- noqa: RF02
-            )
-        ) as bin_index
-    from feature_values
-    inner join cut_points
-        on feature_values.feature = cut_points.feature
+        feature,
+        cast(bin_index as bigint) as bin_index,
+        count(*) filter (where side = 'baseline') as baseline_count,
+        count(*) filter (where side = 'current') as current_count
+    from binned
+    group by feature, bin_index
 ),
 
 numeric_bins as (
@@ -88,15 +116,14 @@ numeric_bins as (
             when bins.bin_index < 9 then cut_points.cuts[bins.bin_index + 1]
         end
             as upper_bound,
-        count(*) filter (where binned.side = 'baseline') as baseline_count,
-        count(*) filter (where binned.side = 'current') as current_count
+        coalesce(bin_counts.baseline_count, 0) as baseline_count,
+        coalesce(bin_counts.current_count, 0) as current_count
     from cut_points
     cross join range(10) as bins (bin_index)
-    left join binned
+    left join bin_counts
         on
-            cut_points.feature = binned.feature
-            and bins.bin_index = binned.bin_index
-    group by all
+            cut_points.feature = bin_counts.feature
+            and bins.bin_index = bin_counts.bin_index
 ),
 
 region_labels as (
