@@ -65,9 +65,13 @@
     {%- if log is none or deliveries is none -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
     {%- endif -%}
+    {#- Each file's latest load since the last rebuild (a rebuild loads
+        every file then present; files logged before it are gone). -#}
     {%- set latest = run_query(
         "select source_file, file_fingerprint, rows_delivered,"
         ~ " landing_root, file_format from " ~ log
+        ~ " where loaded_at >= (select max(loaded_at) from " ~ log
+        ~ " where load_mode = 'rebuild')"
         ~ " qualify row_number() over (partition by source_file"
         ~ " order by loaded_at desc) = 1"
     ) -%}

@@ -202,12 +202,22 @@ class Run:
 def describe_inputs(run: Run) -> list[dict]:
     files = run.query("select dataset, path, file_format, row_count "
                       "from main.landing_files order by dataset, path") or []
+    # Transaction files were hashed and their time range taken when they
+    # were loaded: a daily run reads only the new files, not the history.
+    logged = {row[0]: row[1:] for row in run.query(
+        "select source_file, file_sha256, first_transacted_at, "
+        "last_transacted_at from main.transaction_load_log "
+        "qualify row_number() over (partition by source_file "
+        "order by loaded_at desc) = 1") or []}
     inputs = []
     connection = duckdb.connect()
     for dataset, path, file_format, rows in files:
         file = Path(path)
         first = last = None
-        if dataset == "transactions":
+        digest = None
+        if dataset == "transactions" and path in logged:
+            digest, first, last = logged[path]
+        elif dataset == "transactions":
             reader = (f"read_parquet('{path}')" if file_format == "parquet"
                       else f"read_csv('{path}', header = true, "
                            "timestampformat = '%Y-%m-%d %H:%M:%S', "
@@ -224,7 +234,7 @@ def describe_inputs(run: Run) -> list[dict]:
             "path": relative,
             "format": file_format,
             "size_bytes": file.stat().st_size,
-            "sha256": sha256_of(file),
+            "sha256": digest or sha256_of(file),
             "rows": rows,
             "min_timestamp": first.isoformat() if first else None,
             "max_timestamp": last.isoformat() if last else None,

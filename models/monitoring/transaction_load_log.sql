@@ -37,7 +37,9 @@ deliveries as (
     select
         _source_file,
         count(*) filter (where delivery_rank = 1) as new_transactions,
-        count(*) filter (where delivery_rank > 1) as repeated_deliveries
+        count(*) filter (where delivery_rank > 1) as repeated_deliveries,
+        min(transacted_at) as first_transacted_at,
+        max(transacted_at) as last_transacted_at
     from {{ ref('stg_transaction_deliveries') }}
     where _loaded_at = {{ this_run_loaded_at() }}
     group by _source_file
@@ -84,6 +86,8 @@ logged as (
         loaded_files.row_count as rows_delivered,
         coalesce(deliveries.new_transactions, 0) as new_transactions,
         coalesce(deliveries.repeated_deliveries, 0) as repeated_deliveries,
+        deliveries.first_transacted_at,
+        deliveries.last_transacted_at,
         same_contents.same_content_as
     from loaded_files
     left join deliveries

@@ -13,6 +13,7 @@ import sys
 from conftest import PROJECT_ROOT
 
 BENCH = PROJECT_ROOT / "scripts" / "bench.py"
+BENCH_INCREMENTAL = PROJECT_ROOT / "scripts" / "bench_incremental.py"
 
 
 def test_bench_writes_report_with_agreeing_outputs(tmp_path):
@@ -41,3 +42,28 @@ def test_bench_writes_report_with_agreeing_outputs(tmp_path):
     assert "dbt and pandas **agree**" in text
     assert "![Wall time and peak memory against size](benchmarks.png)" in text
     assert (page.parent / "benchmarks.png").stat().st_size > 0
+
+
+def test_incremental_bench_adds_its_section(tmp_path):
+    page = tmp_path / "report" / "BENCHMARKS.md"
+    work = tmp_path / "work"
+    for script, arguments in [
+            (BENCH, ["--sizes", "2000", "--skip-fixed-overhead"]),
+            (BENCH_INCREMENTAL, ["--rows", "3000", "--days", "3",
+                                 "--users", "300"])]:
+        process = subprocess.run(
+            [sys.executable, str(script), *arguments, "--output", str(page),
+             "--work-dir", str(work)],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        )
+        assert process.returncode == 0, process.stdout + process.stderr
+
+    (result,) = json.loads((work / "incremental.json").read_text())["results"]
+    assert result["history_files"] == 3 and result["users"] == 300
+    # The incremental run and the rebuild published the same bytes.
+    assert result["identical_output"] is True
+    for run in result["runs"].values():
+        assert run["status"] == "ok" and run["wall_seconds"] > 0
+    text = page.read_text()
+    assert "## Incremental loads" in text
+    assert "| 300 |" in text

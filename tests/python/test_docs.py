@@ -77,12 +77,19 @@ def test_lineage_runs_from_every_source_to_the_ml_exposure(manifest):
                                 if not c.startswith("test."))
         return False
 
-    sources = [s for s in manifest["sources"] if s.startswith("source.")]
-    assert len(sources) == 2
-    for source in sources:
+    data_sources = [s for s in manifest["sources"]
+                    if s.startswith("source.feature_pipeline.landing.")]
+    assert len(data_sources) == 2
+    for source in data_sources:
         assert reaches(source, exposure["unique_id"]), source
-    # The path goes through every layer.
-    for model in ("stg_transactions", "int_transactions_enriched",
+    # What the landing hook planned feeds the load log.
+    for table in ("landing_files", "landing_plan"):
+        assert reaches(f"source.feature_pipeline.landing_run.{table}",
+                       "model.feature_pipeline.transaction_load_log")
+    # The path goes through every layer, and through the incremental state.
+    for model in ("stg_transaction_deliveries", "stg_transactions",
+                  "int_category_amount_counts", "int_category_amount_medians",
+                  "int_transactions_enriched", "int_user_category_totals",
                   "user_features", "publish_user_features"):
         node = f"model.{PACKAGE}.{model}"
         assert reaches("source.feature_pipeline.landing.transactions", node)

@@ -177,3 +177,32 @@ def test_a_new_file_sorting_before_loaded_ones_rebuilds(tmp_path, batches):
     assert run.returncode == 0, run.output
     assert "a.parquet sorts before" in run.output
     assert_frames_match(run.features(), features_from_landing(landing))
+
+
+def test_a_file_removed_from_landing_is_kept_until_a_rebuild(tmp_path, batches):
+    landing = tmp_path / "landing"
+    (landing / "transactions").mkdir(parents=True)
+    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    for index in range(2):
+        batches[index].to_parquet(
+            landing / "transactions" / f"batch_{index:02d}.parquet", index=False)
+    first = run_dbt(tmp_path / "run", landing)
+    assert first.returncode == 0, first.output
+
+    # Landing folders are often cleaned up: what was loaded is not lost.
+    removed = landing / "transactions" / "batch_01.parquet"
+    removed.unlink()
+    kept = run_dbt(tmp_path / "run", landing)
+    assert kept.returncode == 0, kept.output
+    assert (f"WARNING: {removed} was loaded before and is no longer in the "
+            "landing directory; its rows are kept") in kept.output
+    assert_frames_match(kept.features(), first.features())
+
+    # A rebuild reads what is there; afterwards the file is not missed.
+    rebuilt = run_dbt(tmp_path / "run", landing, extra_args=("--full-refresh",))
+    assert rebuilt.returncode == 0, rebuilt.output
+    assert_frames_match(rebuilt.features(), features_from_landing(landing))
+    after = run_dbt(tmp_path / "run", landing)
+    assert after.returncode == 0, after.output
+    assert "0 new files" in after.output
+    assert "no longer in the landing directory" not in after.output
