@@ -59,3 +59,28 @@
         cast({{ column }} as double) as {{ column }}{{ ", " if not loop.last }}
     {%- endfor -%}
 {% endmacro %}
+
+
+{% macro drift_decile_cuts(features) %}
+    {#- `quantile_cont(f, [0.1 ... 0.9]) as f, ...`: nine cut points (ten
+        bins) per feature, as one list per column. -#}
+    {%- for feature in features -%}
+        quantile_cont({{ feature }}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+        as {{ feature }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+{% endmacro %}
+
+
+{% macro drift_bin_indexes(features, cuts, values) %}
+    {#- Per feature, the bin of each value: how many of its nine cut points
+        lie below it, as a sum of comparisons (far cheaper per row than
+        filtering the list). A null value is in bin 0. -#}
+    {%- for feature in features -%}
+        cast(
+        {%- for position in range(1, 10) %}
+            coalesce(cast({{ cuts }}.{{ feature }}[{{ position }}] < {{ values }}.{{ feature }} as integer), 0)
+            {{- " +" if not loop.last }}
+        {%- endfor %}
+        as utinyint) as {{ feature }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+{% endmacro %}

@@ -46,12 +46,7 @@ cuts_by_feature as (
     {#- Nine baseline deciles make ten bins; equal deciles (a feature with
         few distinct values) leave some bins empty, which is fine. One row,
         one list of cut points per feature column. -#}
-    select
-        {%- for feature in features %}
-        quantile_cont(
-            {{ feature }}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
-        ) as {{ feature }}{{ "," if not loop.last }}
-        {%- endfor %}
+    select {{ drift_decile_cuts(features) }}
     from both_sides
     where side = 'baseline'
 ),
@@ -68,20 +63,7 @@ binned_wide as (
         every unpivoted value with a list. -#}
     select
         both_sides.side,
-        {%- for feature in features %}
-        cast(
-            {%- for position in range(1, 10) %}
-            coalesce(
-                cast(
-                    cuts_by_feature.{{ feature }}[{{ position }}]
-                    < both_sides.{{ feature }} as integer
-                ),
-                0
-            ){{ " +" if not loop.last }}
-            {%- endfor %}
-            as utinyint
-        ) as {{ feature }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ drift_bin_indexes(features, 'cuts_by_feature', 'both_sides') }}
     from both_sides
     cross join cuts_by_feature
 ),
