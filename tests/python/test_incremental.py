@@ -39,6 +39,20 @@ def mtimes(folder: Path) -> dict[str, tuple[int, bytes]]:
             for p in sorted(folder.rglob("*.parquet"))}
 
 
+def new_landing(tmp_path: Path) -> Path:
+    """A landing folder with the sample's profiles and no transactions yet."""
+    landing = tmp_path / "landing"
+    (landing / "transactions").mkdir(parents=True)
+    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    return landing
+
+
+def deliver(landing: Path, name: str, rows: pd.DataFrame) -> Path:
+    target = landing / "transactions" / name
+    rows.to_parquet(target, index=False)
+    return target
+
+
 @pytest.fixture(scope="module")
 def batches() -> list[pd.DataFrame]:
     """The sample's transactions in ten consecutive slices of its rows."""
@@ -49,7 +63,7 @@ def batches() -> list[pd.DataFrame]:
 
 
 def deliveries(batches: list[pd.DataFrame]):
-    """(file name, rows) in delivery order; None rows = nothing new."""
+    """(file name, rows) in delivery order; rows naming a file = a copy of it."""
     early, late = batches[2].iloc[::3], batches[2].drop(batches[2].index[::3])
     corrected = batches[3].iloc[:-50].copy()
     corrected["amount"] = corrected["amount"] * 1.5
@@ -74,9 +88,7 @@ def deliveries(batches: list[pd.DataFrame]):
 
 
 def test_batches_one_by_one_equal_a_full_rebuild(tmp_path, batches):
-    landing = tmp_path / "landing"
-    (landing / "transactions").mkdir(parents=True)
-    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    landing = new_landing(tmp_path)
     incremental_dir, rebuild_dir = tmp_path / "incremental", tmp_path / "rebuild"
     previous = None
 
@@ -92,7 +104,7 @@ def test_batches_one_by_one_equal_a_full_rebuild(tmp_path, batches):
                 rows.to_parquet(target, index=False)
                 os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
             else:
-                rows.to_parquet(target, index=False)
+                deliver(landing, name, rows)
 
         incremental = run_dbt(incremental_dir, landing)
         assert incremental.returncode == 0, incremental.output
@@ -142,12 +154,9 @@ def test_batches_one_by_one_equal_a_full_rebuild(tmp_path, batches):
 
 
 def test_a_run_with_no_new_files_changes_nothing(tmp_path, batches):
-    landing = tmp_path / "landing"
-    (landing / "transactions").mkdir(parents=True)
-    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    landing = new_landing(tmp_path)
     for index in range(3):
-        batches[index].to_parquet(
-            landing / "transactions" / f"batch_{index:02d}.parquet", index=False)
+        deliver(landing, f"batch_{index:02d}.parquet", batches[index])
     first = run_dbt(tmp_path / "run", landing)
     assert first.returncode == 0, first.output
     published = mtimes(first.output_dir)
@@ -164,15 +173,12 @@ def test_a_run_with_no_new_files_changes_nothing(tmp_path, batches):
 
 
 def test_a_new_file_sorting_before_loaded_ones_rebuilds(tmp_path, batches):
-    landing = tmp_path / "landing"
-    (landing / "transactions").mkdir(parents=True)
-    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
-    batches[1].to_parquet(landing / "transactions" / "b.parquet", index=False)
+    landing = new_landing(tmp_path)
+    deliver(landing, "b.parquet", batches[1])
     assert run_dbt(tmp_path / "run", landing).returncode == 0
     # A file named to come first: it would win over later deliveries of the
     # same transaction_ids, so history must be re-ranked from all files.
-    overlap = pd.concat([batches[0], batches[1].iloc[:100]])
-    overlap.to_parquet(landing / "transactions" / "a.parquet", index=False)
+    deliver(landing, "a.parquet", pd.concat([batches[0], batches[1].iloc[:100]]))
     run = run_dbt(tmp_path / "run", landing)
     assert run.returncode == 0, run.output
     assert "a.parquet sorts before" in run.output
@@ -180,12 +186,9 @@ def test_a_new_file_sorting_before_loaded_ones_rebuilds(tmp_path, batches):
 
 
 def test_a_file_removed_from_landing_is_kept_until_a_rebuild(tmp_path, batches):
-    landing = tmp_path / "landing"
-    (landing / "transactions").mkdir(parents=True)
-    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    landing = new_landing(tmp_path)
     for index in range(2):
-        batches[index].to_parquet(
-            landing / "transactions" / f"batch_{index:02d}.parquet", index=False)
+        deliver(landing, f"batch_{index:02d}.parquet", batches[index])
     first = run_dbt(tmp_path / "run", landing)
     assert first.returncode == 0, first.output
 
