@@ -24,7 +24,7 @@
     {%- if not execute -%}{{ return(false) }}{%- endif -%}
     {%- set path = drift_baseline_path() -%}
     {%- set answer = fromjson(run_query(
-        "select parquet_columns(" ~ dbt.string_literal(path) ~ ")"
+        "select parquet_columns(" ~ sql_literal(path) ~ ")"
     ).columns[0].values()[0]) -%}
     {%- if answer.error == 'missing' -%}
         {{ return(false) }}

@@ -62,7 +62,7 @@
         column_position
     from (values
         {%- for value in values %}
-        ({{ dbt.string_literal(value) }}, {{ loop.index }}){{ "," if not loop.last }}
+        ({{ sql_literal(value) }}, {{ loop.index }}){{ "," if not loop.last }}
         {%- endfor %}
     ) as expected (column_name, column_position)
 {% endmacro %}

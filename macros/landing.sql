@@ -11,7 +11,7 @@
 #}
 
 {% macro landing_datasets() %}
-    {#- Required columns and their types, per dataset (SPEC section 1). -#}
+    {#- Required columns and their types, per dataset. -#}
     {{ return({
         'transactions': {
             'transaction_id': 'BIGINT',
@@ -108,14 +108,17 @@
         {%- endif -%}
     {%- endfor -%}
     {%- set inspection = run_query(
-        "select inspect_landing(" ~ dbt.string_literal(root) ~ ", "
-        ~ dbt.string_literal(tojson(landing_datasets())) ~ ", "
-        ~ dbt.string_literal(tojson(loaded)) ~ ")"
+        "select inspect_landing(" ~ sql_literal(root) ~ ", "
+        ~ sql_literal(tojson(landing_datasets())) ~ ", "
+        ~ sql_literal(tojson(loaded)) ~ ")"
     ).columns[0].values()[0] -%}
     {%- set answer = fromjson(inspection) -%}
     {%- if answer.error -%}
         {{ exceptions.raise_compiler_error(answer.error) }}
     {%- endif -%}
+    {%- for warning in answer.warnings %}
+    {{ log("WARNING: landing: " ~ warning, info=true) }}
+    {%- endfor %}
 
     {#- What was found, and what this run reads of it, for the load log,
         run summaries and lineage. #}
@@ -124,11 +127,11 @@
     {%- for dataset, found in answer.datasets.items() %}
         {%- set outer = loop %}
         {%- for file in found.files %}
-        ({{ dbt.string_literal(dataset) }}, {{ dbt.string_literal(file.path) }},
-         {{ dbt.string_literal(found.format) }}, {{ file.rows }}::bigint,
-         {{ dbt.string_literal(file.action) }},
-         {{ dbt.string_literal(file.fingerprint) }},
-         {{ dbt.string_literal(file.sha256) if file.sha256 else 'null' }})
+        ({{ sql_literal(dataset) }}, {{ sql_literal(file.path) }},
+         {{ sql_literal(found.format) }}, {{ file.rows }}::bigint,
+         {{ sql_literal(file.action) }},
+         {{ sql_literal(file.fingerprint) }},
+         {{ sql_literal(file.sha256) if file.sha256 else 'null' }})
         {{- "," if not (loop.last and outer.last) }}
         {%- endfor %}
     {%- endfor %}
@@ -142,9 +145,9 @@
     create or replace table main.landing_plan as
     select * from (values
     {%- for dataset, found in answer.datasets.items() %}
-        ({{ dbt.string_literal(dataset) }}, {{ dbt.string_literal(found.mode) }},
-         {{ dbt.string_literal(found.reason) }},
-         {{ dbt.string_literal(answer.root) }})
+        ({{ sql_literal(dataset) }}, {{ sql_literal(found.mode) }},
+         {{ sql_literal(found.reason) }},
+         {{ sql_literal(answer.root) }})
         {{- "," if not loop.last }}
     {%- endfor %}
     ) as landing_plan (dataset, load_mode, load_reason, landing_root);

@@ -16,14 +16,14 @@
         {%- set seed_file = 'seeds/' ~ seed_name ~ '.csv' -%}
         {%- set found = run_query(
             "select " ~ value_column
-            ~ " from read_csv(" ~ dbt.string_literal(seed_file)
+            ~ " from read_csv(" ~ sql_literal(seed_file)
             ~ ", header = true, all_varchar = true)"
             ~ " order by cast(" ~ order_column ~ " as integer)"
         ) -%}
         {%- set values = found.columns[0].values() -%}
     {%- endif -%}
     {%- for value in values %}
-    coalesce({{ column }} = {{ dbt.string_literal(value) }}, false)
+    coalesce({{ column }} = {{ sql_literal(value) }}, false)
         as {{ adapter.quote(prefix ~ value) }}{{ "," if not loop.last }}
     {%- endfor %}
 {% endmacro %}

@@ -48,7 +48,7 @@
             {%- set dataset = node.sources[0][1] -%}
             {%- set files = run_query(
                 "select string_agg(path, ', ' order by path) from main.landing_files"
-                ~ " where dataset = " ~ dbt.string_literal(dataset)
+                ~ " where dataset = " ~ sql_literal(dataset)
             ).columns[0].values()[0] -%}
             {%- set subject = "landing " ~ dataset ~ " (" ~ files ~ ")" -%}
         {%- elif node.attached_node -%}

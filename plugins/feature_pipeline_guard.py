@@ -47,8 +47,15 @@ def acquire_run_lock(database_path: str) -> None:
     lock_path = os.path.abspath(database_path) + ".lock"
     if lock_path in _held_locks:
         return
-    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise RuntimeError(
+            f"Cannot open the database {database_path}: no file can be "
+            f"created in {Path(lock_path).parent} ({error.strerror}); set "
+            "DUCKDB_PATH to a file in a folder this user can write."
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -66,17 +73,69 @@ def acquire_run_lock(database_path: str) -> None:
 
 # ------------------------------------------------------- landing inspection
 
-def _dataset_files(root: Path, dataset: str) -> tuple[str, list[Path]]:
+DATA_EXTENSIONS = ("parquet", "csv")
+# A warning lists this many files by name, then counts the rest.
+NAMED_IN_A_WARNING = 5
+
+
+def _extension(path: Path) -> str:
+    """The data format a file name says, matched case-insensitively."""
+    return path.suffix.lower().lstrip(".")
+
+
+def _batch_files(folder: Path, warnings: list[str]) -> dict[str, list[Path]]:
+    """The data files of a batch folder, by format.
+
+    Dot-files (editor and sync leftovers) are ignored. Anything else the
+    pipeline will not read is named in a warning; a data file that cannot be
+    read at all (a broken link) stops the run, since skipping it would
+    change the result.
+    """
+    found: dict[str, list[Path]] = {}
+    unread = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        fmt = _extension(path)
+        if path.is_symlink() and not path.exists():
+            if fmt in DATA_EXTENSIONS:
+                raise LandingError(
+                    f"{path} is a broken symbolic link (its target "
+                    f"{os.readlink(path)} does not exist): restore the file or "
+                    "remove the link.")
+            unread.append(f"{path.name} (broken link)")
+        elif path.is_dir():
+            unread.append(f"{path.name}/ (sub-folders are not read)")
+        elif fmt in DATA_EXTENSIONS:
+            found.setdefault(fmt, []).append(path)
+        else:
+            unread.append(path.name)
+    if unread:
+        named = ", ".join(unread[:NAMED_IN_A_WARNING])
+        more = len(unread) - NAMED_IN_A_WARNING
+        warnings.append(
+            f"{folder} holds {len(unread)} file(s) that are not .parquet or "
+            f".csv and are not read: {named}"
+            + (f" and {more} more" if more > 0 else "") + ".")
+    return found
+
+
+def _dataset_files(root: Path, dataset: str,
+                   warnings: list[str]) -> tuple[str, list[Path]]:
     layouts = []
-    for fmt in ("parquet", "csv"):
-        single = root / f"{dataset}.{fmt}"
-        if single.is_file():
-            layouts.append((fmt, [single]))
-        folder = root / dataset
-        if folder.is_dir():
-            batch = sorted(p for p in folder.glob(f"*.{fmt}") if p.is_file())
-            if batch:
-                layouts.append((fmt, batch))
+    for path in sorted(root.iterdir()):
+        if path.stem == dataset and _extension(path) in DATA_EXTENSIONS:
+            if path.is_symlink() and not path.exists():
+                raise LandingError(
+                    f"{path} is a broken symbolic link (its target "
+                    f"{os.readlink(path)} does not exist): restore the file "
+                    "or remove the link.")
+            if path.is_file():
+                layouts.append((_extension(path), [path]))
+    folder = root / dataset
+    if folder.is_dir():
+        for fmt, batch in _batch_files(folder, warnings).items():
+            layouts.append((fmt, batch))
     if not layouts:
         raise LandingError(
             f"Landing directory '{root}' has no {dataset} data: expected "
@@ -91,13 +150,17 @@ def _dataset_files(root: Path, dataset: str) -> tuple[str, list[Path]]:
 
 
 def _parquet_kind(arrow_type: pa.DataType) -> str:
+    if pa.types.is_dictionary(arrow_type):
+        # What pandas writes for a `category` column: judged by its values.
+        return _parquet_kind(arrow_type.value_type)
     if pa.types.is_integer(arrow_type):
         return "BIGINT"
     if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
         return "DOUBLE"
     if pa.types.is_timestamp(arrow_type):
         return "TIMESTAMP" if arrow_type.tz is None else "TIMESTAMPTZ"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+    if (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+            or pa.types.is_string_view(arrow_type)):
         return "VARCHAR"
     return str(arrow_type)
 
@@ -135,24 +198,73 @@ def _inspect_parquet(path: Path, contract: dict) -> dict:
             raise LandingError(
                 f"{path}: column '{column}' has type {actual}, expected "
                 f"{expected}.")
+    _check_parquet_values(path, schema, contract)
     return {"columns": {c: _parquet_kind(schema.field(c).type) for c in columns},
             "rows": parquet.metadata.num_rows}
 
 
-def _sql_string(text: str) -> str:
+BIGINT_MAX = 2 ** 63 - 1
+
+
+def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None:
+    """Values that have the right type but no place in a model: NaN and
+    infinite floats, and unsigned 64-bit integers above the BIGINT range.
+
+    Only the columns that can hold them are read, in one pass.
+    """
+    invalid = {}
+    for column in contract:
+        arrow_type = schema.field(column).type
+        field = quote_identifier(column)
+        if pa.types.is_floating(arrow_type):
+            invalid[column] = (f"not isfinite({field})", "is not a finite number")
+        elif pa.types.is_uint64(arrow_type):
+            invalid[column] = (f"{field} > {BIGINT_MAX}",
+                               "is above the BIGINT range")
+    if not invalid:
+        return
+    measures = ", ".join(
+        f"min(file_row_number) filter (where {condition}), "
+        f"arg_min({quote_identifier(column)}, file_row_number) "
+        f"filter (where {condition})"
+        for column, (condition, _) in invalid.items())
+    connection = duckdb.connect()
+    try:
+        answer = connection.execute(
+            f"select {measures} from read_parquet(?, file_row_number = true)",
+            [str(path)]).fetchall()[0]
+    finally:
+        connection.close()
+    bad = [(answer[2 * i], column, answer[2 * i + 1], reason)
+           for i, (column, (_, reason)) in enumerate(invalid.items())
+           if answer[2 * i] is not None]
+    if bad:
+        row, column, value, reason = min(bad)
+        # Rows count from 1, as a spreadsheet or pandas' iloc + 1 would.
+        raise LandingError(f"{path}, row {row + 1}, column '{column}': "
+                           f"{value} {reason}.")
+
+
+def sql_string(text: str) -> str:
+    """Any text as an SQL string literal: the project's one way of putting a
+    path or name into SQL text (a quote in a file name stays data)."""
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def quote_identifier(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _file_list(files: list[str]) -> str:
-    return "[" + ", ".join(_sql_string(f) for f in files) + "]"
+    return "[" + ", ".join(sql_string(f) for f in files) + "]"
 
 
 def csv_reader_sql(files: list[str], contract: dict, options: str = "") -> str:
     """The read_csv call used both to validate and to read CSV landing files."""
-    types = ", ".join(f"{_sql_string(c)}: {_sql_string(t)}"
+    types = ", ".join(f"{sql_string(c)}: {sql_string(t)}"
                       for c, t in contract.items())
     return (f"read_csv({_file_list(files)}, header = true, filename = true, "
-            f"timestampformat = {_sql_string(CSV_TIMESTAMP_FORMAT)}, "
+            f"timestampformat = {sql_string(CSV_TIMESTAMP_FORMAT)}, "
             f"types = {{{types}}}{options})")
 
 
@@ -170,8 +282,9 @@ def landing_reader_sql(fmt: str, files: list[str], contract: dict) -> str:
                 "file_row_number = true)")
     # CSV readers have no row number: each file is read on its own, with
     # ordinality, so a row's number is the same whichever files are read
-    # with it (an incremental load reads only the new ones).
-    return " union all ".join(
+    # with it (an incremental load reads only the new ones). Files are
+    # combined by column name: batches may list the columns in any order.
+    return " union all by name ".join(
         "select * exclude (filename, ordinality), "
         "filename as _source_file, "
         "ordinality - 1 as _source_row_number "
@@ -190,10 +303,18 @@ def empty_reader_sql(contract: dict) -> str:
 
 # SQL that is true when a CSV field (text) is a valid value of a type.
 _CSV_VALID = {
-    "BIGINT": "regexp_full_match(trim({v}), '[+-]?[0-9]+')",
-    "DOUBLE": "try_cast(trim({v}) as double) is not null",
+    "BIGINT": "regexp_full_match(trim({v}), '[+-]?[0-9]+') "
+              "and try_cast(trim({v}) as bigint) is not null",
+    "DOUBLE": "coalesce(isfinite(try_cast(trim({v}) as double)), false)",
     "TIMESTAMP": "try_strptime(trim({v}), '" + CSV_TIMESTAMP_FORMAT + "') is not null",
     "VARCHAR": "true",
+}
+
+
+# What a valid value looks like, where the type name alone does not say.
+_CSV_HINT = {
+    "BIGINT": " (a whole number between -2^63 and 2^63 - 1)",
+    "DOUBLE": " (a finite number; NaN and infinity are not amounts)",
 }
 
 
@@ -201,8 +322,9 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
     with open(path, "rb") as handle:
         header = handle.readline()
     try:
+        # utf-8-sig: a byte-order mark is not part of the first name.
         columns = [c.strip().strip('"') for c in
-                   header.decode("utf-8").rstrip("\r\n").split(",")]
+                   header.decode("utf-8-sig").rstrip("\r\n").split(",")]
     except UnicodeDecodeError:
         raise LandingError(f"{path}: the header line is not valid UTF-8.") from None
     _check_columns(path, columns, contract)
@@ -213,7 +335,7 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
     # would otherwise cast '4.5' to the integer 5).
     measures = ["count(*)"]
     for column, kind in contract.items():
-        field = '"' + column.replace('"', '""') + '"'
+        field = quote_identifier(column)
         invalid = f"{field} is not null and not ({_CSV_VALID[kind].format(v=field)})"
         measures.append(f"min(ordinality) filter (where {invalid})")
         measures.append(f"arg_min({field}, ordinality) filter (where {invalid})")
@@ -222,7 +344,7 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
         try:
             answer = connection.sql(
                 f"select {', '.join(measures)} from read_csv("
-                f"{_sql_string(path)}, header = true, all_varchar = true, "
+                f"{sql_string(path)}, header = true, all_varchar = true, "
                 "store_rejects = true) with ordinality").fetchall()[0]
         except duckdb.Error as error:
             raise LandingError(f"{path} cannot be read as CSV: "
@@ -248,7 +370,8 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
         row, column, kind, value = min(bad)
         # Rows count from 1 after the header line.
         raise LandingError(f"{path}, line {row + 1}, column '{column}': "
-                           f"'{value}' is not a valid {kind}.")
+                           f"'{value}' is not a valid {kind}"
+                           f"{_CSV_HINT.get(kind, '')}.")
     return {"columns": {c: contract.get(c, "VARCHAR") for c in columns},
             "rows": answer[0]}
 
@@ -330,8 +453,9 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 "raw_data_dir to the folder holding transactions and "
                 "user_profiles).")
         datasets = {}
+        warnings: list[str] = []
         for dataset, columns in contract.items():
-            fmt, files = _dataset_files(root_path, dataset)
+            fmt, files = _dataset_files(root_path, dataset, warnings)
             if dataset in incremental:
                 plan = plan_load(root_path, fmt, files, incremental[dataset])
             else:
@@ -380,7 +504,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 "reader_sql": landing_reader_sql(
                     fmt, [f["path"] for f in inspected], columns),
             }
-        return json.dumps({"datasets": datasets,
+        return json.dumps({"datasets": datasets, "warnings": warnings,
                            "root": str(root_path.resolve())})
     except LandingError as error:
         return json.dumps({"error": str(error)})

@@ -40,8 +40,8 @@ select
     psi.psi,
     case
         when psi.psi is null then 'skipped'
-        when psi.psi >= {{ var('drift_psi_major') }} then 'major'
-        when psi.psi >= {{ var('drift_psi_warn') }} then 'moderate'
+        when psi.psi >= {{ number_var('drift_psi_major') }} then 'major'
+        when psi.psi >= {{ number_var('drift_psi_warn') }} then 'moderate'
         else 'none'
     end as drift
 from features

@@ -20,7 +20,7 @@ baseline_features as (
     select *
     from
         read_parquet(
-            {{ dbt.string_literal(drift_baseline_path()) }},
+            {{ sql_literal(drift_baseline_path()) }},
             hive_partitioning = false
         )
     {%- else %}
@@ -161,11 +161,11 @@ shares as (
         {#- Empty bins are floored so the PSI stays finite. #}
         greatest(
             baseline_count / sum(baseline_count) over (partition by feature),
-            {{ var('drift_empty_bin_floor') }}
+            {{ number_var('drift_empty_bin_floor') }}
         ) as baseline_share,
         greatest(
             current_count / sum(current_count) over (partition by feature),
-            {{ var('drift_empty_bin_floor') }}
+            {{ number_var('drift_empty_bin_floor') }}
         ) as current_share
     from all_bins
 ),

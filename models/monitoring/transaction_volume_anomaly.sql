@@ -32,7 +32,7 @@ training as (
     cross join latest
     where
         daily.transaction_date
-        >= latest.transaction_date - {{ var('volume_training_days') }}
+        >= latest.transaction_date - {{ number_var('volume_training_days') }}
         and daily.transaction_date < latest.transaction_date
 ),
 
@@ -54,9 +54,10 @@ scored as (
 select
     *,
     case
-        when training_days < {{ var('volume_min_training_days') }} then null
+        when training_days < {{ number_var('volume_min_training_days') }}
+            then null
         when training_stddev = 0 or training_stddev is null
             then transaction_count != training_mean
-        else abs(z_score) > {{ var('volume_sensitivity') }}
+        else abs(z_score) > {{ number_var('volume_sensitivity') }}
     end as is_anomalous
 from scored

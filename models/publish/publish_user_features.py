@@ -25,12 +25,10 @@ import os
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
+
 FILE_NAME = "user_features.parquet"
 TEMP_SUFFIX = ".tmp"
-
-
-def sql_string(text):
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def sha256_of(path):
@@ -58,9 +56,7 @@ def write_checked(session, features, expected_rows, path):
         os.fsync(handle.fileno())
 
     # hive_partitioning off: the as_of_date=... folder is not a column.
-    written = session.sql(
-        f"select * from read_parquet({sql_string(path)}, "
-        "hive_partitioning = false)")
+    written = session.read_parquet(str(path), hive_partitioning=False)
     expected_schema = list(zip(features.columns, map(str, features.dtypes)))
     written_schema = list(zip(written.columns, map(str, written.dtypes)))
     if written_schema != expected_schema:
@@ -132,12 +128,12 @@ def model(dbt, session):
             temp.unlink(missing_ok=True)
 
     latest, history = targets
-    return session.sql(
-        "select "
-        f"{sql_string(latest)} as published_path, "
-        f"{sql_string(history)} as history_path, "
-        f"date {sql_string(as_of_date)} as as_of_date, "
-        f"{rows}::bigint as row_count, "
-        f"{sql_string(sha256_of(latest))} as sha256, "
-        f"{str(changed).lower()} as is_changed"
-    )
+    # Built as values, not SQL text: a path may hold any character.
+    return pa.table({
+        "published_path": pa.array([str(latest)], pa.string()),
+        "history_path": pa.array([str(history)], pa.string()),
+        "as_of_date": pa.array([as_of_date], pa.date32()),
+        "row_count": pa.array([rows], pa.int64()),
+        "sha256": pa.array([sha256_of(latest)], pa.string()),
+        "is_changed": pa.array([changed], pa.bool_()),
+    })

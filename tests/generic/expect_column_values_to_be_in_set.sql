@@ -1,7 +1,7 @@
 {% test expect_column_values_to_be_in_set(model, column_name, value_set, quote_values=true, row_condition=none, mostly=1.0) %}
     {%- set literals = [] -%}
     {%- for value in value_set -%}
-        {%- do literals.append(dbt.string_literal(value) if quote_values else value) -%}
+        {%- do literals.append(sql_literal(value) if quote_values else value) -%}
     {%- endfor -%}
     {{ expectation_failing_rows(
         model,

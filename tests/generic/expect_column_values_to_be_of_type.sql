@@ -4,11 +4,11 @@
     with actual as (
         select column_name, column_type
         from (describe select * from {{ model }})
-        where lower(column_name) = lower({{ dbt.string_literal(column_name) }})
+        where lower(column_name) = lower({{ sql_literal(column_name) }})
     ),
 
     expected as (
-        select upper({{ dbt.string_literal(column_type) }}) as column_type
+        select upper({{ sql_literal(column_type) }}) as column_type
     )
 
     select

@@ -32,19 +32,21 @@ FEATURE_COLUMNS = [
 
 def dataset_files(landing: Path, name: str) -> list[Path]:
     """The files of one dataset, in load order (file name order)."""
-    for suffix in (".parquet", ".csv"):
-        single = landing / f"{name}{suffix}"
-        if single.is_file():
+    data = (".parquet", ".csv")  # of any case; dot-files are not data
+    for single in landing.iterdir():
+        if single.stem == name and single.suffix.lower() in data \
+                and single.is_file():
             return [single]
     folder = landing / name
     return sorted(p for p in folder.iterdir()
-                  if p.suffix in (".parquet", ".csv"))
+                  if p.suffix.lower() in data and p.is_file()
+                  and not p.name.startswith("."))
 
 
 def read_dataset(landing: Path, name: str) -> pd.DataFrame:
     frames = []
     for path in dataset_files(landing, name):
-        if path.suffix == ".parquet":
+        if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path)

@@ -9,10 +9,13 @@ warn, with the affected rows counted.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import generate, run_dbt
@@ -317,3 +320,207 @@ def test_every_amount_of_a_category_null_stops_the_run(parquet_case):
     parquet_case.assert_stops(
         run, f"STOPPED: check not_null on int_transactions_enriched, column amount "
              f"found {books} failing row(s).")
+
+
+# ------------------------------------------- hostile and odd file names
+
+# A name built to end the SQL string it is written into and run a statement
+# of its own (it would write pwned.csv into the working directory).
+INJECTION = ("z', 'parquet', 0::bigint, 'load', 'f', null)) as t (a, b, c, d, "
+             "e, f, g); copy (select 42 as pwned) to 'pwned.csv'; select * "
+             "from (values ('a', 'b.parquet")
+ODD_NAMES = ["batch (O'Brien copy).parquet", 'batch "quoted"; -- note.parquet',
+             "batch é ü 東京.parquet", "BATCH UPPER.PARQUET", INJECTION]
+
+
+def as_batch_folder(landing: Path, names: list[str]) -> Path:
+    """Cut the landing's transactions into one batch file per name."""
+    single = landing / "transactions.parquet"
+    frame = pd.read_parquet(single)
+    single.unlink()
+    folder = landing / "transactions"
+    folder.mkdir()
+    size = -(-len(frame) // len(names))
+    for index, name in enumerate(names):
+        frame.iloc[index * size:(index + 1) * size] \
+            .to_parquet(folder / name, index=False)
+    return folder
+
+
+def test_file_names_and_paths_with_quotes_and_symbols_load_as_data(
+        tmp_path, base_landing):
+    from conftest import PROJECT_ROOT
+    landing = tmp_path / "it's a landing; -- dir"
+    shutil.copytree(base_landing, landing)
+    as_batch_folder(landing, ODD_NAMES)
+    output = tmp_path / 'output "O\'Brien"'
+    watched = [PROJECT_ROOT, tmp_path, tmp_path / "run"]
+    before = {folder: sorted(p.name for p in folder.glob("*")) for folder in watched}
+    raw_before = digest_tree(landing)
+
+    first = run_dbt(tmp_path / "run", landing, output_dir=output)
+    try:
+        assert first.returncode == 0, first.output[-3000:]
+        assert "5 parquet file(s)" in first.output
+        assert_frames_match(pd.read_parquet(output / "user_features.parquet"),
+                            features_from_landing(landing))
+        # The names are stored as they are, and recognised on the next run.
+        again = run_dbt(tmp_path / "run", landing, output_dir=output)
+        assert again.returncode == 0, again.output[-3000:]
+        assert "0 new files, 0 rows; 5 files loaded before" in again.output
+        for folder in watched:
+            created = {p.name for p in folder.glob("*")} - set(before[folder])
+            assert created <= {"run", "output \"O'Brien\"", "it's a landing; -- dir",
+                               "pipeline.duckdb", "pipeline.duckdb.wal",
+                               "pipeline.duckdb.lock", "target", "logs",
+                               "duckdb_tmp"}, created
+        assert digest_tree(landing) == raw_before
+    finally:
+        (PROJECT_ROOT / "pwned.csv").unlink(missing_ok=True)
+
+
+def test_csv_batches_with_columns_in_another_order_are_combined_by_name(
+        tmp_path, base_csv, previous_output):
+    case = Case(tmp_path, base_csv, previous_output)
+    path = case.transactions()
+    frame = pd.read_csv(path)
+    path.unlink()
+    folder = case.landing / "transactions"
+    folder.mkdir()
+    frame.iloc[:1500].to_csv(folder / "batch_1.csv", index=False)
+    # Same columns, listed in reverse: combining by position would put
+    # user_id into timestamp's place and so on.
+    frame.iloc[1500:][list(reversed(frame.columns))] \
+        .to_csv(folder / "batch_2.csv", index=False)
+    run = case.run()
+    case.assert_goes_on(run)
+    assert_frames_match(pd.read_parquet(case.output / "user_features.parquet"),
+                        features_from_landing(case.landing))
+
+
+def test_files_the_pipeline_does_not_read_are_named(parquet_case):
+    folder = as_batch_folder(parquet_case.landing,
+                             ["batch_1.parquet", "batch_2.PARQUET"])
+    (folder / "README.txt").write_text("delivered by the shop system")
+    (folder / ".DS_Store").write_bytes(b"\0")  # dot-files are ignored quietly
+    run = parquet_case.run()
+    parquet_case.assert_goes_on(
+        run, f"WARNING: landing: {folder} holds 1 file(s) that are not "
+             ".parquet or .csv and are not read: README.txt.")
+    assert ".DS_Store" not in run.output
+    assert "2 parquet file(s)" in run.output  # the upper-case one is read
+    assert_frames_match(
+        pd.read_parquet(parquet_case.output / "user_features.parquet"),
+        features_from_landing(parquet_case.landing))
+
+
+def test_a_broken_link_to_a_batch_file_stops_the_run(parquet_case):
+    folder = as_batch_folder(parquet_case.landing, ["batch_1.parquet"])
+    (folder / "batch_2.parquet").symlink_to(folder / "gone.parquet")
+    run = parquet_case.run()
+    parquet_case.assert_stops(
+        run, f"{folder / 'batch_2.parquet'} is a broken symbolic link")
+
+
+# ------------------------------------ values that no model could use
+
+@pytest.mark.parametrize("value", [b"NaN", b"inf", b"-Infinity"])
+def test_a_non_finite_amount_in_csv_stops_the_run(csv_case, value):
+    path = csv_case.transactions()
+    rewrite_csv_line(path, 3, lambda line: b",".join(
+        line.split(b",")[:4] + [value] + line.split(b",")[5:]))
+    run = csv_case.run()
+    csv_case.assert_stops(run, f"{path}, line 3, column 'amount': "
+                               f"'{value.decode()}' is not a valid DOUBLE")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_amount_in_parquet_stops_the_run(parquet_case, value):
+    path = parquet_case.transactions()
+    table = pq.read_table(path)
+    amounts = table.column("amount").to_pylist()
+    amounts[41] = value
+    # from_pandas=False: pandas would store a NaN as null.
+    column = table.schema.get_field_index("amount")
+    table = table.set_column(column, "amount",
+                             pa.array(amounts, pa.float64(), from_pandas=False))
+    pq.write_table(table, path)
+    run = parquet_case.run()
+    parquet_case.assert_stops(run, f"{path}, row 42, column 'amount': "
+                                   f"{value} is not a finite number")
+
+
+def test_an_unsigned_id_above_the_bigint_range_stops_the_run(parquet_case):
+    path = parquet_case.transactions()
+    frame = pd.read_parquet(path)
+    ids = frame["transaction_id"].astype("uint64")
+    ids.iloc[6] = 2 ** 63 + 7
+    frame["transaction_id"] = ids
+    frame.to_parquet(path, index=False)
+    run = parquet_case.run()
+    parquet_case.assert_stops(run, f"{path}, row 7, column 'transaction_id': "
+                                   f"{2 ** 63 + 7} is above the BIGINT range")
+
+
+def test_a_csv_integer_too_large_for_bigint_stops_the_run(csv_case):
+    path = csv_case.transactions()
+    rewrite_csv_line(path, 4, lambda line: b"99999999999999999999"
+                     + line[line.index(b","):])
+    run = csv_case.run()
+    csv_case.assert_stops(run, f"{path}, line 4, column 'transaction_id': "
+                               "'99999999999999999999' is not a valid BIGINT")
+
+
+# ---------------------------------------------- accepted as they are
+
+def test_a_csv_with_a_byte_order_mark_is_read(csv_case):
+    for path in (csv_case.transactions(), csv_case.profiles()):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    run = csv_case.run()
+    csv_case.assert_goes_on(run)
+    assert_frames_match(pd.read_parquet(csv_case.output / "user_features.parquet"),
+                        features_from_landing(csv_case.landing))
+
+
+def test_a_dictionary_encoded_text_column_is_read(parquet_case):
+    # pandas writes a `category` column as a Parquet dictionary of strings.
+    for path, column in ((parquet_case.transactions(), "category"),
+                         (parquet_case.profiles(), "region")):
+        frame = pd.read_parquet(path)
+        frame[column] = frame[column].astype("category")
+        frame.to_parquet(path, index=False)
+    run = parquet_case.run()
+    parquet_case.assert_goes_on(run)
+    assert_frames_match(
+        pd.read_parquet(parquet_case.output / "user_features.parquet"),
+        features_from_landing(parquet_case.landing))
+
+
+# ----------------------------------------------------- settings
+
+def test_a_non_numeric_threshold_var_stops_with_its_name(tmp_path, base_landing):
+    run = run_dbt(tmp_path / "run", base_landing,
+                  extra_vars={"volume_sensitivity": "3; drop table main.user_features"})
+    assert run.returncode != 0
+    assert ('The dbt var volume_sensitivity must be a number, got '
+            '"3; drop table main.user_features".') in run.output
+
+
+def test_a_database_in_a_read_only_folder_is_one_sentence(tmp_path, base_landing):
+    if os.geteuid() == 0:
+        # Root may write in any ordinary folder; nobody may create files in
+        # sysfs, so it stands for a read-only folder.
+        locked = Path("/sys")
+    else:
+        locked = tmp_path / "read-only"
+        locked.mkdir()
+        locked.chmod(0o555)
+    database = locked / "feature_pipeline.duckdb"
+    run = run_dbt(tmp_path / "run", base_landing,
+                  extra_env={"DUCKDB_PATH": str(database)})
+    assert run.returncode != 0
+    assert (f"Cannot open the database {database}: no file can be created in "
+            f"{locked} (Permission denied); set DUCKDB_PATH to a file in a "
+            "folder this user can write.") in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output
+    assert not run.published.exists()
