@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -70,9 +71,48 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def masked(url: str) -> str:
-    """A webhook URL is a secret: show only where it points."""
+    """A webhook URL is a secret (its path and query carry the token): show
+    only the scheme and host, or "…" when no host can be told apart."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return "…"
+    if parts.scheme and host:
+        return f"{parts.scheme}://{host}/…"
+    # No scheme ("hooks.example.com/T0/B0/x"): the part before the first
+    # slash, if it looks like a host name.
+    first, slash, _ = url.strip().partition("/")
+    if slash and re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[^/]*)?", first):
+        return f"{first.split(':')[0]}/…"
+    return "…"
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why a webhook URL cannot be used, or None when it can."""
+    if any(character.isspace() or ord(character) < 32 for character in url):
+        return "it contains a space or control character"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return "its port is not a number"
+    if parts.scheme not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    return None
+
+
+def without_secret(text: str, url: str) -> str:
+    """An error message with every piece of the URL past its host masked."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}/…"
+    secrets = [url, parts.path + ("?" + parts.query if parts.query else ""),
+               parts.path, parts.query, parts.netloc if "@" in parts.netloc else ""]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        if len(secret) > 1:
+            text = text.replace(secret, "…")
+    return text
 
 
 def git_commit() -> str:
@@ -133,15 +173,18 @@ class Run:
                    and r["status"] == "success" for r in self.results["results"])
 
     def checks(self) -> dict:
-        summary = {"passed": 0, "warned": 0, "failed": 0, "not_passed": []}
+        summary = {"passed": 0, "warned": 0, "failed": 0, "skipped": 0,
+                   "not_passed": []}
         for result in self.results["results"]:
             kind = result["unique_id"].split(".")[0]
             if kind not in ("test", "unit_test"):
                 continue
             status = result["status"]
-            key = {"pass": "passed", "warn": "warned"}.get(status, "failed")
+            # A check skipped because something upstream failed did not fail.
+            key = {"pass": "passed", "warn": "warned",
+                   "skipped": "skipped"}.get(status, "failed")
             summary[key] += 1
-            if status != "pass":
+            if status not in ("pass", "skipped"):
                 summary["not_passed"].append({
                     "check": result["unique_id"].split(".")[2],
                     "status": status,
@@ -218,13 +261,13 @@ def describe_inputs(run: Run) -> list[dict]:
         if dataset == "transactions" and path in logged:
             digest, first, last = logged[path]
         elif dataset == "transactions":
-            reader = (f"read_parquet('{path}')" if file_format == "parquet"
-                      else f"read_csv('{path}', header = true, "
+            reader = ("read_parquet(?)" if file_format == "parquet"
+                      else "read_csv(?, header = true, "
                            "timestampformat = '%Y-%m-%d %H:%M:%S', "
                            "types = {'timestamp': 'TIMESTAMP'})")
-            first, last = connection.sql(
-                f'select min("timestamp"), max("timestamp") from {reader}'
-            ).fetchall()[0]
+            first, last = connection.execute(
+                f'select min("timestamp"), max("timestamp") from {reader}',
+                [path]).fetchall()[0]
         try:
             relative = str(file.resolve().relative_to(run.raw_dir.resolve()))
         except ValueError:
@@ -264,22 +307,21 @@ def describe_transformations(run: Run) -> list[dict]:
 
 def describe_output(run: Run, path: Path) -> dict:
     connection = duckdb.connect()
-    relation = connection.sql(
-        f"select * from read_parquet('{path}', hive_partitioning = false)")
+    # The path is passed as a value, never written into SQL text.
+    relation = connection.read_parquet(str(path), hive_partitioning=False)
+    relation.create_view("published")
     columns = list(zip(relation.columns, map(str, relation.dtypes)))
     features = {}
     for name, kind in columns:
         if name == "user_id":
             continue
-        value = f'cast("{name}" as double)'
+        field = '"' + name.replace('"', '""') + '"'
+        value = f"cast({field} as double)"
         nulls, low, high, mean = connection.sql(
-            f'select count(*) - count("{name}"), min({value}), max({value}), '
-            f"avg({value}) from read_parquet('{path}', hive_partitioning = false)"
-        ).fetchall()[0]
+            f"select count(*) - count({field}), min({value}), max({value}), "
+            f"avg({value}) from published").fetchall()[0]
         features[name] = {"nulls": nulls, "min": low, "max": high, "mean": mean}
-    rows = connection.sql(
-        f"select count(*) from read_parquet('{path}', hive_partitioning = false)"
-    ).fetchall()[0][0]
+    rows = connection.sql("select count(*) from published").fetchall()[0][0]
     connection.close()
     return {
         "path": str(path),
@@ -350,7 +392,7 @@ def append_history(run: Run) -> Path:
         "status": run.status,
         "rows_in": raw_rows[0][0] if raw_rows else None,
         "rows_out": out_rows[0][0] if (out_rows and run.published) else None,
-        "checks": {k: checks[k] for k in ("passed", "warned", "failed")},
+        "checks": {k: checks[k] for k in ("passed", "warned", "failed", "skipped")},
         "not_passed": [c["check"] for c in checks["not_passed"]],
         "published_sha256": out_rows[0][1] if (out_rows and run.published) else None,
     }
@@ -376,8 +418,8 @@ def alert_payload(run: Run, report_path: Path) -> dict:
                          for c in items[:20]) or "none"
 
     return {
-        "text": f"{headline}: {len(bad)} failed, {len(warned)} warned. "
-                f"Report: {report_path}",
+        "text": f"{headline}: {len(bad)} failed, {len(warned)} warned, "
+                f"{checks['skipped']} skipped. Report: {report_path}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
             {"type": "section", "text": {"type": "mrkdwn",
@@ -400,8 +442,8 @@ def send_alert(url: str, payload: dict, timeout: float, retries: int) -> bool:
                 if 200 <= response.status < 300:
                     return True
                 problem = f"HTTP {response.status}"
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            problem = str(getattr(error, "reason", error))
+        except Exception as error:  # noqa: BLE001 (an alert never stops the run)
+            problem = without_secret(str(getattr(error, "reason", error)), url)
         log.warning("alert to %s failed (attempt %d of %d): %s",
                     masked(url), attempt + 1, retries + 1, problem)
         if attempt < retries:
@@ -417,6 +459,11 @@ def maybe_alert(run: Run, report_path: Path) -> None:
         return
     if not url:
         log.info("no alert sent: ALERT_WEBHOOK_URL is not set")
+        return
+    problem = webhook_problem(url)
+    if problem:
+        log.warning("ALERT_WEBHOOK_URL is not a valid http(s) URL: %s (%s); "
+                    "no alert sent", masked(url), problem)
         return
     timeout = float(os.environ.get("ALERT_TIMEOUT_SECONDS", "2"))
     retries = int(os.environ.get("ALERT_RETRIES", "2"))

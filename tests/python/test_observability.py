@@ -137,19 +137,53 @@ def test_failing_check_is_alerted_to_the_webhook(failing_run):
     assert json.loads(runs[-1])["published_sha256"] is None
 
 
-def test_a_webhook_that_is_down_costs_at_most_the_configured_timeout(failing_run):
-    quiet, quiet_seconds = after_run(failing_run)
+def test_a_webhook_that_never_answers_is_tried_a_bounded_number_of_times(failing_run):
+    quiet, _ = after_run(failing_run)
     assert quiet.returncode == 0
     assert quiet.stderr.count("no alert sent: ALERT_WEBHOOK_URL is not set") == 1
 
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    settings = {"ALERT_WEBHOOK_URL": f"http://127.0.0.1:{closed_port}/hooks/secret-token",
-                "ALERT_TIMEOUT_SECONDS": "1", "ALERT_RETRIES": "2"}
-    down, down_seconds = after_run(failing_run, settings)
+    # A server that accepts connections and never answers: each attempt
+    # ends at ALERT_TIMEOUT_SECONDS, and there are ALERT_RETRIES + 1 of them.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        settings = {"ALERT_WEBHOOK_URL": f"http://127.0.0.1:{port}/hooks/secret-token",
+                    "ALERT_TIMEOUT_SECONDS": "1", "ALERT_RETRIES": "2"}
+        down, _ = after_run(failing_run, settings)
     assert down.returncode == quiet.returncode == 0
-    # Three attempts of at most 1 s, with 0.5 s and 1 s between them.
-    assert down_seconds - quiet_seconds < 3 * 1 + 1.5 + 2, (down_seconds, quiet_seconds)
+    assert [f"attempt {n} of 3" in down.stderr for n in (1, 2, 3)] == [True] * 3
+    assert "attempt 4" not in down.stderr
     assert "could not be delivered" in down.stderr
     assert "secret-token" not in down.stdout + down.stderr
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("hooks.example.com/services/T0/secret-token", "hooks.example.com/…"),
+    ("https://hooks.example.com/services/T0 secret-token", "https://hooks.example.com/…"),
+    ("https://hooks.example.com:port/services/secret-token", "https://hooks.example.com/…"),
+    ("secret-token", "…"),
+])
+def test_a_malformed_webhook_url_is_one_masked_sentence(failing_run, url, shown):
+    process, _ = after_run(failing_run, {"ALERT_WEBHOOK_URL": url})
+    said = process.stdout + process.stderr
+    assert process.returncode == 0, said
+    assert "Traceback" not in said
+    assert f"ALERT_WEBHOOK_URL is not a valid http(s) URL: {shown} (" in said, said
+    assert "secret-token" not in said
+
+
+def test_an_alert_counts_failed_warned_and_skipped_checks_apart(failing_run):
+    webhook = Webhook()
+    try:
+        after_run(failing_run, {"ALERT_WEBHOOK_URL": webhook.url})
+    finally:
+        webhook.close()
+    text = webhook.received[0]["text"]
+    results = json.loads((failing_run.target_dir / "run_results.json").read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    counted = {status: sum(r["status"] == status for r in tests)
+               for status in ("fail", "warn", "skipped")}
+    assert counted["fail"] == 1 and counted["skipped"] > 0
+    assert (f"{counted['fail']} failed, {counted['warn']} warned, "
+            f"{counted['skipped']} skipped") in text, text
