@@ -101,3 +101,31 @@ def sample_run(tmp_path_factory) -> DbtRun:
 def copy_landing(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target
+
+
+OPERATIONS_PAGE = PROJECT_ROOT / "docs" / "operations.md"
+BAD_INPUT_TESTS = PROJECT_ROOT / "tests" / "python" / "test_bad_input.py"
+
+
+def documented_cases() -> dict[str, list[str]]:
+    """The "What happens when…" rows of docs/operations.md: the case (first
+    cell) and the tests named in the last cell."""
+    import re
+    cases = {}
+    text = OPERATIONS_PAGE.read_text()
+    section = text[text.index("## What happens when…"):text.index("## Troubleshooting")]
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and cells[-1].startswith("`test_"):
+            cases[cells[0]] = re.findall(r"`(test_\w+)`", cells[-1])
+    return cases
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many bad-input cases the suite covers, counted from the page
+    that lists them (a test checks that the page and the suite agree)."""
+    cases = documented_cases()
+    tests = {name for names in cases.values() for name in names}
+    terminalreporter.write_line(
+        f"bad input: {len(cases)} cases in docs/operations.md, proved by "
+        f"{len(tests)} tests")

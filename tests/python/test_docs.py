@@ -102,3 +102,19 @@ def test_lesson_reasoning_lives_next_to_the_models(manifest):
     assert "Dedupe first" in docs["stg_transactions"]
     assert "median" in docs["stg_transactions"]
     assert "floored" in docs["whole_days"].lower()
+
+
+def test_every_bad_input_case_is_documented_with_its_test():
+    """docs/operations.md lists each bad-input test of the suite, and each
+    test it names exists."""
+    import re
+    from conftest import BAD_INPUT_TESTS, documented_cases
+    named = {name for names in documented_cases().values() for name in names}
+    suite = set()
+    for path in (PROJECT_ROOT / "tests" / "python").glob("test_*.py"):
+        suite |= set(re.findall(r"^def (test_\w+)", path.read_text(), re.M))
+    bad_input = set(re.findall(r"^def (test_\w+)", BAD_INPUT_TESTS.read_text(), re.M))
+    assert bad_input - named == set(), "not in docs/operations.md"
+    assert named - suite == set(), "named in docs/operations.md, not in the suite"
+    print(f"{len(documented_cases())} bad-input cases documented, "
+          f"proved by {len(named)} tests")
