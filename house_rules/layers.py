@@ -1,16 +1,18 @@
-"""One folder per layer, and only staging reads sources."""
+"""One folder per layer, and only staging (and state) read sources."""
 from dbt_score import Model, RuleViolation, Severity, rule
 
 from house_rules._project import layer_of, sources_read
 
 PREFIXES = {"staging": "stg_", "intermediate": "int_"}
+# Staging reads the landing data; state shows the landing hook's plan.
+READS_SOURCES = {"staging", "state"}
 
 
 @rule(severity=Severity.HIGH)
 def only_staging_reads_sources(model: Model) -> RuleViolation | None:
-    """Only models in models/staging/ call source()."""
+    """Only models in models/staging/ (and models/state/) call source()."""
     sources = sources_read(model)
-    if sources and layer_of(model) != "staging":
+    if sources and layer_of(model) not in READS_SOURCES:
         return RuleViolation(
             f"{model.original_file_path} reads source "
             f"{', '.join(sources)}; only staging models read sources, "

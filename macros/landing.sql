@@ -2,12 +2,13 @@
     The landing zone. Each dataset arrives as one Parquet file, one CSV file,
     or a folder of either (one file per delivered batch). Before any model
     runs, `register_landing_readers` (an on-run-start hook) asks the
-    `inspect_landing` function, which the project's dbt-duckdb plugin
-    (plugins/feature_pipeline_guard.py) registers, to check every raw file
+    `inspect_landing` function of the project's dbt-duckdb plugin
+    (plugins/feature_pipeline_guard.py) to check every file still to be read
     against the contract below. If a file is unusable the run stops with one
-    sentence naming the file and column; otherwise a DuckDB table macro
-    `landing_<dataset>()` is (re)created to read exactly those files, and the
-    sources' `external_location` calls it.
+    sentence naming the file and column. Otherwise the hook defines the
+    DuckDB table macros the sources read (`landing_<dataset>()` and
+    `landing_files()`, the plan), and prepares the transaction state for
+    this run's load: docs/incremental.md tells the whole story.
 #}
 
 {% macro landing_datasets() %}
@@ -33,80 +34,93 @@
 {% endmacro %}
 
 
-{% macro incremental_datasets() %}
-    {#- Datasets loaded file by file (only new files on each run), with the
-        model holding their delivered rows and the one logging their loads;
-        the other datasets are small snapshots read whole every time. -#}
-    {{ return({
-        'transactions': {
-            'deliveries': 'stg_transaction_deliveries',
-            'load_log': 'transaction_load_log',
-        },
-    }) }}
+{% macro landing_relation(name) %}
+    {#- A model's table in the target schema, or none before its first build. -#}
+    {{ return(adapter.get_relation(target.database, target.schema, name)) }}
 {% endmacro %}
 
 
-{% macro landing_load_state(models) %}
+{% macro this_run_loads_transactions() %}
+    {#- Only a `dbt build` or `dbt run` that builds the staging model loads
+        files; any other command (or selection) reads the landing files but
+        changes no state. -#}
+    {{ return(flags.WHICH in ('build', 'run')
+              and 'model.feature_pipeline.stg_transaction_deliveries'
+                  in selected_resources) }}
+{% endmacro %}
+
+
+{% macro committed_transaction_loads() %}
     {#-
-        What the database already holds of an incremental dataset, for the
-        inspector to decide which files to read: null (start over), or the
-        landing root, format and each loaded file's fingerprint and rows.
-        Only `dbt build` and `dbt run` load incrementally; other commands
-        read every file (and change no state).
+        What the database holds of the transactions, as the load log tells:
+        the loads committed since the last rebuild (a load commits when its
+        run's checks pass, see transaction_loads), each file's latest load.
+        Returns the inspector's `loaded` argument: null (start over, with a
+        reason) or the landing root, format and loaded files.
     -#}
-    {%- if flags.WHICH not in ('build', 'run') -%}
-        {{ return(none) }}
-    {%- endif -%}
     {%- if flags.FULL_REFRESH -%}
         {{ return({'reason': '--full-refresh was given'}) }}
     {%- endif -%}
-    {%- set log = adapter.get_relation(target.database, target.schema, models.load_log) -%}
-    {%- set deliveries = adapter.get_relation(target.database, target.schema, models.deliveries) -%}
+    {%- set log = landing_relation('transaction_loads') -%}
+    {%- set deliveries = landing_relation('stg_transaction_deliveries') -%}
     {%- if log is none or deliveries is none -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
     {%- endif -%}
-    {#- Each file's latest load since the last rebuild (a rebuild loads
-        every file then present; files logged before it are gone). -#}
+    {%- set generation -%}
+        select *
+        from {{ log }}
+        where load_id >= (
+            select max(load_id) from {{ log }} where load_mode = 'rebuild'
+        )
+    {%- endset -%}
     {%- set latest = run_query(
-        "select source_file, file_fingerprint, rows_delivered,"
-        ~ " landing_root, file_format from " ~ log
-        ~ " where loaded_at >= (select max(loaded_at) from " ~ log
-        ~ " where load_mode = 'rebuild')"
+        "select source_file, file_fingerprint, rows_delivered, file_sha256,"
+        ~ " landing_root, file_format, load_id from (" ~ generation ~ ")"
         ~ " qualify row_number() over (partition by source_file"
-        ~ " order by loaded_at desc) = 1"
+        ~ " order by load_id desc) = 1"
     ) -%}
     {%- if latest.rows | length == 0 -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
     {%- endif -%}
-    {#- The load log is written last: if the deliveries hold a later load
-        than the log, the previous run stopped half way. -#}
-    {%- set finished = run_query(
-        "select coalesce((select max(_loaded_at) from " ~ deliveries ~ ")"
-        ~ " <= (select max(loaded_at) from " ~ log ~ "), false)"
+    {#- The stored rows must be exactly those of the committed loads (a
+        rebuild that failed leaves other rows: start over). -#}
+    {%- set balance = run_query(
+        "select (select coalesce(sum(rows_delivered), 0) from (" ~ generation ~ "))"
+        ~ " = (select count(*) from " ~ deliveries
+        ~ " where _load_id <= (select max(load_id) from " ~ log ~ "))"
     ).columns[0].values()[0] -%}
+    {%- if not balance -%}
+        {{ return({'reason': 'the stored transactions do not match the load log'}) }}
+    {%- endif -%}
     {%- set files = {} -%}
     {%- for row in latest.rows -%}
-        {%- do files.update({row[0]: {'fingerprint': row[1], 'rows': row[2]}}) -%}
+        {%- do files.update({row[0]: {
+            'fingerprint': row[1], 'rows': row[2], 'sha256': row[3]}}) -%}
     {%- endfor -%}
-    {{ return({
-        'files': files,
-        'root': latest.rows[0][3],
-        'format': latest.rows[0][4],
-        'finished': finished,
-    }) }}
+    {{ return({'files': files, 'root': latest.rows[0][4],
+               'format': latest.rows[0][5]}) }}
+{% endmacro %}
+
+
+{% macro next_load_id() %}
+    {#- Loads are numbered in the database, never by the clock: one more
+        than the last committed load. -#}
+    {%- set log = landing_relation('transaction_loads') -%}
+    {%- if log is none -%}{{ return(1) }}{%- endif -%}
+    {{ return(run_query(
+        "select coalesce(max(load_id), 0) + 1 from " ~ log
+    ).columns[0].values()[0]) }}
 {% endmacro %}
 
 
 {% macro register_landing_readers() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set root = (var('raw_data_dir') | string).rstrip('/') -%}
-    {%- set loaded = {} -%}
-    {%- for dataset, models in incremental_datasets().items() -%}
-        {%- set state = landing_load_state(models) -%}
-        {%- if state is not none -%}
-            {%- do loaded.update({dataset: state}) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set loads = this_run_loads_transactions() -%}
+    {#- A command that loads nothing reads every file (its checks see all
+        of them); a load reads only the files not committed before. -#}
+    {%- set loaded = {'transactions': committed_transaction_loads()} if loads else {} -%}
+    {%- set load_id = next_load_id() -%}
     {%- set inspection = run_query(
         "select inspect_landing(" ~ sql_literal(root) ~ ", "
         ~ sql_literal(tojson(landing_datasets())) ~ ", "
@@ -119,10 +133,29 @@
     {%- for warning in answer.warnings %}
     {{ log("WARNING: landing: " ~ warning, info=true) }}
     {%- endfor %}
+    {%- set transactions = answer.datasets.transactions %}
 
-    {#- What was found, and what this run reads of it, for the load log,
-        run summaries and lineage. #}
-    create or replace table main.landing_files as
+    {#- Returned as the hook's SQL, so dbt runs and commits it. -#}
+    {%- if loads %}
+    {%- set deliveries = landing_relation('stg_transaction_deliveries') %}
+    {%- if deliveries is not none and transactions.mode == 'rebuild' %}
+    {#- Start over: the staging model rebuilds from every file. #}
+    drop table {{ deliveries }};
+    {%- elif deliveries is not none %}
+    {#- Rows of a load that never committed (its run failed or stopped)
+        are taken back before this run loads. #}
+    delete from {{ deliveries }} where _load_id >= {{ load_id }};
+    {%- endif %}
+    {%- endif %}
+
+    {#- The rows of this run's checks: this load's, or every row for a
+        command that loads nothing. #}
+    create or replace macro first_load_to_check() as
+        {{ load_id if loads else 0 }};
+
+    {#- What this run found and does with each file: the landing_plan
+        model shows it. #}
+    create or replace macro landing_files() as table
     select * from (values
     {%- for dataset, found in answer.datasets.items() %}
         {%- set outer = loop %}
@@ -131,45 +164,36 @@
          {{ sql_literal(found.format) }}, {{ file.rows }}::bigint,
          {{ sql_literal(file.action) }},
          {{ sql_literal(file.fingerprint) }},
-         {{ sql_literal(file.sha256) if file.sha256 else 'null' }})
+         {{ sql_literal(file.sha256) if file.sha256 else 'null' }},
+         {{ sql_literal(found.mode) }}, {{ sql_literal(found.reason) }},
+         {{ sql_literal(answer.root) }}, {{ load_id }}::bigint)
         {{- "," if not (loop.last and outer.last) }}
         {%- endfor %}
     {%- endfor %}
     ) as landing_files (
         dataset, path, file_format, row_count, action, file_fingerprint,
-        file_sha256
+        file_sha256, load_mode, load_reason, landing_root, load_id
     );
 
-    {#- How each dataset is read on this run: incremental (new files only),
-        rebuild (every file, incremental state started over) or full. #}
-    create or replace table main.landing_plan as
-    select * from (values
     {%- for dataset, found in answer.datasets.items() %}
-        ({{ sql_literal(dataset) }}, {{ sql_literal(found.mode) }},
-         {{ sql_literal(found.reason) }},
-         {{ sql_literal(answer.root) }})
-        {{- "," if not loop.last }}
-    {%- endfor %}
-    ) as landing_plan (dataset, load_mode, load_reason, landing_root);
-
-    {%- for dataset, found in answer.datasets.items() %}
-    {#- Returned as the hook's SQL, so dbt runs and commits it. #}
-    create or replace macro main.landing_{{ dataset }}() as table
-        {{ found.reader_sql }};
+    create or replace macro landing_{{ dataset }}() as table
+        select *, {{ load_id }}::bigint as _load_id
+        from ({{ found.reader_sql }});
     {%- set reading = found.files | selectattr('action', 'equalto', 'load') | list %}
+    {%- set held = found.files | length - reading | length %}
     {%- if found.mode == 'incremental' %}
     {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " new file"
            ~ ("" if reading | length == 1 else "s") ~ ", "
            ~ reading | sum(attribute='rows') ~ " rows; "
-           ~ (found.files | length - reading | length) ~ " file"
-           ~ ("" if found.files | length - reading | length == 1 else "s")
+           ~ held ~ " file" ~ ("" if held == 1 else "s")
            ~ " loaded before, in " ~ root,
            info=true) }}
-    {%- for path in found.missing %}
-    {{ log("WARNING: " ~ path ~ " was loaded before and is no longer in the"
-           ~ " landing directory; its rows are kept (a --full-refresh would drop them).",
-           info=true) }}
-    {%- endfor %}
+    {%- if found.missing %}
+    {{ log("WARNING: landing: " ~ found.missing | length ~ " loaded file(s) of "
+           ~ dataset ~ " are no longer in " ~ root ~ ", e.g. "
+           ~ found.missing[0] ~ "; their rows are kept (a --full-refresh"
+           ~ " would drop them).", info=true) }}
+    {%- endif %}
     {%- else %}
     {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " "
            ~ found.format ~ " file(s), "

@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 
 import duckdb
@@ -395,10 +394,10 @@ def plan_load(root: Path, fmt: str, files: list[Path],
               loaded: dict | None) -> dict:
     """Which files of an incremental dataset this run reads, and why.
 
-    `loaded` describes what the database already holds: the landing root,
-    each loaded file's fingerprint and row count, and whether the last run
-    finished its incremental state. The load is incremental only when that
-    state can simply be extended: every other case rebuilds from all files.
+    `loaded` describes the loads committed so far (by runs whose checks
+    passed): the landing root, format, and each loaded file's fingerprint,
+    row count and SHA-256. The load is incremental only when that state can
+    simply be extended: every other case rebuilds from all files.
     """
     def rebuild(reason: str) -> dict:
         return {"mode": "rebuild", "reason": reason, "load": list(files),
@@ -414,9 +413,6 @@ def plan_load(root: Path, fmt: str, files: list[Path],
     if loaded["root"] != str(root.resolve()):
         return rebuild(f"the landing directory changed (from "
                        f"{loaded['root']} to {root.resolve()})")
-    if not loaded["finished"]:
-        return rebuild("the previous run stopped before its incremental "
-                       "state was complete")
     for path in files:
         previous = known.get(str(path))
         if previous is not None and previous["fingerprint"] != fingerprint(path):
@@ -469,7 +465,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                     # Loaded before and unchanged: not read again.
                     skipped.append({"path": str(path), "action": "skip",
                                     "fingerprint": fingerprint(path),
-                                    "rows": known[str(path)]["rows"]})
+                                    **known[str(path)]})
                     continue
                 if path.stat().st_size == 0:
                     raise LandingError(f"{path} is empty (0 bytes).")

@@ -1,8 +1,9 @@
 {#-
-    Nothing disappears silently: every raw transaction row is either a row
-    of stg_transactions or a row dropped into transaction_quarantine.
-    Returns one row (a failure) when the counts disagree. The source holds
-    the files this run loads, so the rows compared are this run's.
+    Nothing disappears silently: every raw transaction row this run read is
+    either a row of stg_transactions or a row dropped into
+    transaction_quarantine. Returns one row (a failure) when the counts
+    disagree. The source holds the files this run reads, so the rows
+    compared are those of this run's load.
 -#}
 
 with raw_rows as (
@@ -13,13 +14,13 @@ with raw_rows as (
 kept_rows as (
     select count(*) as row_count
     from {{ ref('stg_transactions') }}
-    where {{ loaded_by_this_run() }}
+    where _load_id >= first_load_to_check()
 ),
 
 dropped_rows as (
     select count(*) as row_count
     from {{ ref('transaction_quarantine') }}
-    where outcome = 'dropped' and {{ loaded_by_this_run() }}
+    where outcome = 'dropped' and _load_id >= first_load_to_check()
 )
 
 select

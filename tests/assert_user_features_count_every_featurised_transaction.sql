@@ -1,10 +1,7 @@
 {#-
-    The features account for every transaction in the running totals of
-    users with a profile: sum(total_transactions) = the totals' transaction
-    count over those users. Both sides are sized by users, not by the
-    history; that the totals hold every clean transaction is shown by
-    rebuilds, which recompute them from all files (tests/python/
-    test_incremental.py compares the two after every batch).
+    The features account for every clean transaction of users with a
+    profile: sum(total_transactions) = the count of those transactions.
+    Returns one row (a failure) when they differ.
 -#}
 
 with featured as (
@@ -12,11 +9,9 @@ with featured as (
     from {{ ref('user_features') }}
 ),
 
-totals as (
-    select
-        user_id,
-        transaction_count
-    from {{ ref('int_user_category_totals') }}
+transactions as (
+    select user_id
+    from {{ ref('int_transactions_enriched') }}
 ),
 
 user_profiles as (
@@ -25,15 +20,15 @@ user_profiles as (
 ),
 
 with_profile as (
-    select sum(totals.transaction_count) as transaction_count
-    from totals
+    select count(*) as transaction_count
+    from transactions
     semi join user_profiles
-        on totals.user_id = user_profiles.user_id
+        on transactions.user_id = user_profiles.user_id
 )
 
 select
     featured.transaction_count as featured_transactions,
-    with_profile.transaction_count as totalled_transactions
+    with_profile.transaction_count as clean_transactions
 from featured
 cross join with_profile
 where featured.transaction_count != with_profile.transaction_count

@@ -1,52 +1,64 @@
-"""Publish the tested user_features mart as Parquet: latest and history.
+"""Publish the tested user_features mart as Parquet, with its lineage.
 
-This model runs only after every test on ``user_features`` has passed in the
-same ``dbt build`` (dbt skips the nodes downstream of a failing test), which
-is what makes the published files trustworthy. dbt-duckdb's ``external``
-materialisation cannot give that guarantee: it writes its file before its own
-tests run.
+This model runs only after every error-severity test upstream has passed in
+the same ``dbt build`` (dbt skips the nodes downstream of a failing test),
+which is what makes the published files trustworthy. dbt-duckdb's
+``external`` materialisation cannot give that guarantee: it writes its file
+before its own tests run.
 
-Two files are published:
+It first refuses to publish features that were not computed from the
+landing files this run names (a ``dbt build --select`` that skipped the
+staging models after new files arrived, or with another ``raw_data_dir``).
+
+Two files are published, each with a lineage file beside it
+(``user_features.lineage.json``, docs/lineage.md):
 
 * ``<output_dir>/user_features.parquet``, the latest features;
 * ``<output_dir>/history/as_of_date=YYYY-MM-DD/user_features.parquet``, where
   the date is that of the latest transaction in the data (not the wall
   clock), so a re-run on the same data overwrites its own partition.
 
-Each is written under a temporary name in its own directory, read back and
-checked, fsynced, and only then renamed over the previous file. A rename
-within one directory is atomic, so readers and killed runs see either the old
-file or the complete new one. A file whose bytes would not change (a run with
-no new data) is left alone, modification time included. The model's table
-records what was published.
+Each Parquet file is written under a temporary name in its own directory,
+read back and checked, fsynced, and only then renamed over the previous
+file; its lineage follows the same way. A rename within one directory is
+atomic. Every run compares each lineage file with the Parquet file beside
+it and rewrites it when they disagree (a run killed between the two
+renames), so the pair never stays inconsistent. A file whose bytes would not
+change (a run with no new data) is left alone, modification time included.
 """
-import hashlib
+import json
 import os
 import uuid
 from pathlib import Path
 
 import pyarrow as pa
 
+# plugins/ is on dbt's module path (profiles.yml `module_paths`).
+from feature_pipeline_guard import sha256_of
+from feature_pipeline_lineage import (LINEAGE_NAME, lineage_document,
+                                      lineage_matches, replace_file, rows_of,
+                                      write_text_atomically)
+
 FILE_NAME = "user_features.parquet"
 TEMP_SUFFIX = ".tmp"
 
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def row_count(relation):
-    return relation.aggregate("count(*)").fetchall()[0][0]
-
-
-def remove_stale_temp_files(directory):
-    """Drop temp files that a killed run left behind."""
-    for stale in directory.glob(f".{FILE_NAME}.*{TEMP_SUFFIX}"):
-        stale.unlink(missing_ok=True)
+def refuse_unless_loaded_from_plan(plan, deliveries, profiles, root):
+    """Stop when a landing file this run names is not what the features
+    were computed from."""
+    loaded = {path for (path,) in rows_of(
+        deliveries, "select distinct _source_file from this")}
+    loaded |= {path for (path,) in rows_of(
+        profiles, "select distinct _source_file from this")}
+    planned = [path for (path,) in rows_of(
+        plan, "select path from this where row_count > 0 order by path")]
+    missing = [path for path in planned if path not in loaded]
+    if missing:
+        raise RuntimeError(
+            f"Refusing to publish: {len(missing)} of the {len(planned)} "
+            f"landing files in {root} are not in the database the features "
+            f"were computed from (e.g. {missing[0]}); run `dbt build` with "
+            "the staging models selected (or without --select).")
 
 
 def write_checked(session, features, expected_rows, path):
@@ -54,7 +66,6 @@ def write_checked(session, features, expected_rows, path):
     features.order("user_id").write_parquet(str(path), compression="snappy")
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
-
     # hive_partitioning off: the as_of_date=... folder is not a column.
     written = session.read_parquet(str(path), hive_partitioning=False)
     expected_schema = list(zip(features.columns, map(str, features.dtypes)))
@@ -62,29 +73,30 @@ def write_checked(session, features, expected_rows, path):
     if written_schema != expected_schema:
         raise RuntimeError(
             f"{path} was read back with columns {written_schema}, "
-            f"expected {expected_schema}; nothing was published."
-        )
-    written_rows = row_count(written)
+            f"expected {expected_schema}; nothing was published.")
+    written_rows = written.aggregate("count(*)").fetchall()[0][0]
     if written_rows != expected_rows:
         raise RuntimeError(
             f"{path} was read back with {written_rows} rows, expected "
-            f"{expected_rows}; nothing was published."
-        )
+            f"{expected_rows}; nothing was published.")
 
 
-def fsync_directory(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def remove_stale_temp_files(directory):
+    """Drop temp files that a killed run left behind."""
+    for name in (FILE_NAME, LINEAGE_NAME):
+        for stale in directory.glob(f".{name}.*{TEMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
 
+
+# -------------------------------------------------------------------- model
 
 def model(dbt, session):
     dbt.config(materialized="table")
     output_dir = Path(dbt.config.get("output_dir"))
     features = dbt.ref("user_features")
-    totals = dbt.ref("int_user_category_totals")
+    plan = dbt.ref("landing_plan")
+    deliveries = dbt.ref("stg_transaction_deliveries")
+    profiles = dbt.ref("stg_user_profiles")
     # Drift is measured against the file this run is about to replace, so it
     # must run (and pass, when major drift blocks publishing) first. The
     # other checked models are waited for too: any error-severity check that
@@ -93,20 +105,22 @@ def model(dbt, session):
     dbt.ref("transaction_quarantine")
     dbt.ref("transaction_volume_anomaly")
 
-    rows = row_count(features)
+    root = rows_of(plan, "select any_value(landing_root) from this")[0][0]
+    refuse_unless_loaded_from_plan(plan, deliveries, profiles, root)
+    rows = features.aggregate("count(*)").fetchall()[0][0]
     if rows == 0:
         raise RuntimeError(
             "user_features is empty (no transaction joined a user profile); "
-            f"refusing to publish it, {output_dir / FILE_NAME} is unchanged."
-        )
-    as_of_date = totals.aggregate(
-        "cast(max(last_transacted_at) as date)").fetchall()[0][0]
+            f"refusing to publish it, {output_dir / FILE_NAME} is unchanged.")
+    as_of_date = rows_of(
+        deliveries, "select cast(max(transacted_at) as date) from this")[0][0]
 
     targets = [
         output_dir / FILE_NAME,
         output_dir / "history" / f"as_of_date={as_of_date}" / FILE_NAME,
     ]
     staged = []
+    changed = False
     try:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,18 +130,29 @@ def model(dbt, session):
             staged.append((temp, target))
             write_checked(session, features, rows, temp)
         # Both files are complete and verified: only now replace anything.
-        changed = False
         for temp, target in staged:
             if target.exists() and sha256_of(temp) == sha256_of(target):
                 continue
-            os.replace(temp, target)
-            fsync_directory(target.parent)
+            replace_file(temp, target)
             changed = True
     finally:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
 
     latest, history = targets
+    stale = [target for target in targets if not lineage_matches(target)]
+    if stale:
+        document = lineage_document(
+            session, plan, deliveries, latest,
+            target_path=Path(dbt.config.get("target_path")),
+            variables={"raw_data_dir": dbt.config.get("raw_data_dir"),
+                       "output_dir": str(output_dir)})
+        for target in stale:
+            copy = dict(document, output=dict(document["output"],
+                                              path=str(target)))
+            write_text_atomically(target.with_name(LINEAGE_NAME),
+                                  json.dumps(copy, indent=2, default=str) + "\n")
+
     # Built as values, not SQL text: a path may hold any character.
     return pa.table({
         "published_path": pa.array([str(latest)], pa.string()),
@@ -136,4 +161,5 @@ def model(dbt, session):
         "row_count": pa.array([rows], pa.int64()),
         "sha256": pa.array([sha256_of(latest)], pa.string()),
         "is_changed": pa.array([changed], pa.bool_()),
+        "lineage_written": pa.array([bool(stale)], pa.bool_()),
     })

@@ -5,10 +5,13 @@
     transaction_quarantine records the others, so every raw row is accounted
     for.
 
-    Incremental: the source reads only the files this run loads, and their
-    rows are appended. A run is incremental only when every new file sorts
-    after every loaded one (otherwise the landing hook rebuilds), so an
-    earlier delivery of a transaction_id is always already in this table.
+    The only incremental model of the pipeline: the source reads only the
+    files this run loads, tagged with the run's load number (`_load_id`),
+    and their rows are appended. A load is incremental only when every new
+    file sorts after every loaded one (otherwise the landing hook drops
+    this table and it is rebuilt from every file), so an earlier delivery
+    of a transaction_id is always already here. The rows of a load whose
+    run failed are deleted by the next run's hook before it loads.
 -#}
 
 {{ config(
@@ -27,7 +30,8 @@ with transactions as (
         quantity,
         timestamp,
         _source_file,
-        _source_row_number
+        _source_row_number,
+        _load_id
     from {{ source('landing', 'transactions') }}
 ),
 
@@ -37,12 +41,14 @@ typed as (
         cast(user_id as bigint) as user_id,
         cast(product_id as bigint) as product_id,
         cast(category as varchar) as category,
-        cast(amount as double) as amount,
+        {#- Money is exact from here on: six decimals hold cents and the
+            half cents of a median. -#}
+        cast(amount as decimal(38, 6)) as amount,
         cast(quantity as bigint) as quantity,
         cast(timestamp as timestamp) as transacted_at,
         _source_file,
         _source_row_number,
-        {{ this_run_loaded_at() }} as _loaded_at,
+        _load_id,
         true as is_new
     from transactions
 ),

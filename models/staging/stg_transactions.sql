@@ -1,10 +1,9 @@
 {#-
-    Cleaned transactions, one row per transaction_id (SPEC section 2, steps
-    1 and 2). Order matters: dedupe first, so a repeated row cannot weigh
-    twice in a median; fix signs next, so negated entries count at their
-    true value. Null amounts stay null here: their imputed value is the
-    median of the category's cleaned amounts, which moves as data arrives,
-    so int_transactions_enriched applies it from the current medians.
+    Cleaned transactions, one row per transaction_id: the first two
+    cleaning steps of docs/features.md. Order matters: dedupe first, so a
+    repeated row cannot weigh twice in a median; fix signs next, so negated
+    entries count at their true value. Null amounts stay null here:
+    int_transactions_enriched imputes them.
 
     A view: the rows live once, in stg_transaction_deliveries.
 -#}
@@ -22,7 +21,7 @@ with deliveries as (
         transacted_at,
         _source_file,
         _source_row_number,
-        _loaded_at,
+        _load_id,
         delivery_rank
     from {{ ref('stg_transaction_deliveries') }}
 ),
@@ -37,8 +36,7 @@ deduplicated as (
 signs_fixed as (
     select
         * replace (abs(amount) as amount),
-        coalesce(amount < 0, false) as is_amount_sign_fixed,
-        amount is null as is_amount_missing
+        coalesce(amount < 0, false) as is_amount_sign_fixed
     from deduplicated
 )
 

@@ -53,11 +53,15 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
             extra_args: tuple[str, ...] = (),
             output_dir: Path | None = None,
             extra_vars: dict | None = None,
-            extra_env: dict | None = None) -> DbtRun:
+            extra_env: dict | None = None,
+            project: Path = PROJECT_ROOT,
+            prefix: tuple[str, ...] = ()) -> DbtRun:
     """Run one dbt command in the project, isolated under `workdir`.
 
     Each run gets its own DuckDB file, target and log folders, so tests
-    never touch the developer's database or published output.
+    never touch the developer's database or published output. `project`
+    runs a copy of the project instead; `prefix` wraps the command (e.g.
+    in faketime).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     output_dir = output_dir or workdir / "output"
@@ -73,10 +77,10 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
                             "output_dir": str(output_dir),
                             **(extra_vars or {})})
     process = subprocess.run(
-        [str(DBT), command, "--vars", variables,
+        [*prefix, str(DBT), command, "--vars", variables,
          "--target-path", str(target_dir), "--log-path", str(workdir / "logs"),
          *extra_args],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        cwd=project, env=env, capture_output=True, text=True,
         timeout=900,
     )
     return DbtRun(process.returncode, process.stdout + process.stderr,

@@ -11,23 +11,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-REGIONS = ["Asia", "EU", "Other", "US_East", "US_West"]
-FEATURE_COLUMNS = [
-    "user_id",
-    "total_transactions",
-    "total_spend",
-    "avg_order_value",
-    "max_order_value",
-    "unique_categories",
-    "avg_quantity",
-    "weekend_ratio",
-    "days_since_last_purchase",
-    "purchase_span_days",
-    "purchase_frequency",
-    "age",
-    "account_age_days",
-    "is_premium",
-] + [f"region_{region}" for region in REGIONS]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# pandas dtype of each contract data type.
+PANDAS_TYPES = {"bigint": "int64", "double": "float64", "boolean": "bool",
+                "varchar": "object"}
+
+
+def contract_columns() -> list[tuple[str, str]]:
+    """The published columns and their types, in order, as the user_features
+    contract states them (the one place they are written down)."""
+    import yaml
+    document = yaml.safe_load(
+        (PROJECT_ROOT / "models" / "marts" / "user_features.yml").read_text())
+    model = next(m for m in document["models"] if m["name"] == "user_features")
+    return [(c["name"], c["data_type"]) for c in model["columns"]]
+
+
+def regions() -> list[str]:
+    """The region columns, in order, from the reference data."""
+    seed = pd.read_csv(PROJECT_ROOT / "seeds" / "regions.csv")
+    return list(seed.sort_values("column_order")["region"])
 
 
 def dataset_files(landing: Path, name: str) -> list[Path]:
@@ -104,16 +107,12 @@ def user_features(transactions: pd.DataFrame,
         per_user["total_transactions"] / per_user["purchase_span_days"])
 
     features = per_user.merge(profiles, on="user_id", how="inner")
-    for region in REGIONS:
+    for region in regions():
         features[f"region_{region}"] = features["region"] == region
-    features = features[FEATURE_COLUMNS].sort_values("user_id")
-    int_columns = ["user_id", "total_transactions", "unique_categories",
-                   "days_since_last_purchase", "purchase_span_days", "age",
-                   "account_age_days", "is_premium"]
-    features[int_columns] = features[int_columns].astype("int64")
-    float_columns = ["total_spend", "avg_order_value", "max_order_value",
-                     "avg_quantity", "weekend_ratio", "purchase_frequency"]
-    features[float_columns] = features[float_columns].astype("float64")
+    contract = contract_columns()
+    features = features[[name for name, _ in contract]].sort_values("user_id")
+    features = features.astype({name: PANDAS_TYPES[kind]
+                                for name, kind in contract})
     return features.reset_index(drop=True)
 
 

@@ -77,19 +77,17 @@ def test_lineage_runs_from_every_source_to_the_ml_exposure(manifest):
                                 if not c.startswith("test."))
         return False
 
-    data_sources = [s for s in manifest["sources"]
-                    if s.startswith("source.feature_pipeline.landing.")]
-    assert len(data_sources) == 2
+    data_sources = ["source.feature_pipeline.landing.transactions",
+                    "source.feature_pipeline.landing.user_profiles"]
     for source in data_sources:
         assert reaches(source, exposure["unique_id"]), source
-    # What the landing hook planned feeds the load log.
-    for table in ("landing_files", "landing_plan"):
-        assert reaches(f"source.feature_pipeline.landing_run.{table}",
-                       "model.feature_pipeline.transaction_load_log")
-    # The path goes through every layer, and through the incremental state.
+    # What the landing hook planned feeds the load log and the lineage.
+    for node in ("model.feature_pipeline.transaction_loads",
+                 "model.feature_pipeline.publish_user_features"):
+        assert reaches("source.feature_pipeline.landing.files", node)
+    # The path goes through every layer.
     for model in ("stg_transaction_deliveries", "stg_transactions",
-                  "int_category_amount_counts", "int_category_amount_medians",
-                  "int_transactions_enriched", "int_user_category_totals",
+                  "int_category_medians", "int_transactions_enriched",
                   "user_features", "publish_user_features"):
         node = f"model.{PACKAGE}.{model}"
         assert reaches("source.feature_pipeline.landing.transactions", node)

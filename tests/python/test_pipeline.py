@@ -9,14 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SAMPLE_DIR, copy_landing, generate, run_dbt
-from reference_pipeline import (FEATURE_COLUMNS, assert_frames_match,
+from reference_pipeline import (assert_frames_match, contract_columns,
                                 features_from_landing, raw_defect_counts)
-
-EXPECTED_TYPES = (
-    ["BIGINT", "BIGINT", "DOUBLE", "DOUBLE", "DOUBLE", "BIGINT", "DOUBLE",
-     "DOUBLE", "BIGINT", "BIGINT", "DOUBLE", "BIGINT", "BIGINT", "BIGINT"]
-    + ["BOOLEAN"] * 5
-)
 
 
 def sha256(path):
@@ -42,8 +36,9 @@ def test_published_schema_order_and_compression(sample_run):
     schema = duckdb.sql(
         f"select column_name, column_type from (describe from '{path}')"
     ).fetchall()
-    assert [name for name, _ in schema] == FEATURE_COLUMNS
-    assert [kind for _, kind in schema] == EXPECTED_TYPES
+    # The contract's columns, in its order and with its types.
+    assert schema == [(name, kind.upper()) for name, kind in contract_columns()]
+    assert len(schema) == 19
 
     metadata = pq.ParquetFile(path).metadata
     codecs = {metadata.row_group(g).column(c).compression

@@ -1,12 +1,11 @@
 {#-
-    The load log: one row per transaction file per load, appended by every
-    run that loads files (none by a run with nothing new). A rebuild loads
-    every file again and logs each; the log itself is never rebuilt, so it
-    keeps the whole history of loads.
-
-    It is written last among the incremental models (it depends on them):
-    the landing hook reads it to know which files are loaded, and a run that
-    stopped before writing it is detected and rebuilt by the next one.
+    The load log: one row per transaction file per committed load. A load
+    commits here only when its run published, that is when every
+    error-severity check of the run passed (this model runs after
+    publish_user_features). The landing hook reads it to decide what the
+    next run loads; rows of a load that never reached this log are taken
+    back by the next run. Never rebuilt (`full_refresh: false`): it keeps the
+    history of every load, rebuilds included.
 -#}
 
 {{ config(
@@ -16,8 +15,7 @@
     full_refresh=false,
 ) }}
 
--- depends_on: {{ ref('int_category_amount_counts') }}
--- depends_on: {{ ref('int_user_category_totals') }}
+-- depends_on: {{ ref('publish_user_features') }}
 
 with loaded_files as (
     select
@@ -28,9 +26,14 @@ with loaded_files as (
         file_sha256,
         load_mode,
         load_reason,
-        landing_root
-    from {{ ref('stg_landing_files') }}
-    where dataset = 'transactions' and action = 'load'
+        landing_root,
+        load_id
+    from {{ ref('landing_plan') }}
+    {#- A command that loads nothing plans 'full' reads: nothing to log. #}
+    where
+        dataset = 'transactions'
+        and action = 'load'
+        and load_mode in ('incremental', 'rebuild')
 ),
 
 deliveries as (
@@ -41,7 +44,7 @@ deliveries as (
         min(transacted_at) as first_transacted_at,
         max(transacted_at) as last_transacted_at
     from {{ ref('stg_transaction_deliveries') }}
-    where _loaded_at = {{ this_run_loaded_at() }}
+    where _load_id in (select loaded_files.load_id from loaded_files)
     group by _source_file
 ),
 
@@ -75,6 +78,7 @@ same_contents as (
 
 logged as (
     select
+        loaded_files.load_id,
         loaded_files.path as source_file,
         loaded_files.file_format,
         loaded_files.file_fingerprint,
@@ -82,7 +86,8 @@ logged as (
         loaded_files.landing_root,
         loaded_files.load_mode,
         loaded_files.load_reason,
-        {{ this_run_loaded_at() }} as loaded_at,
+        {#- For people reading the log; loads are ordered by load_id. #}
+        cast(now() at time zone 'UTC' as timestamp) as committed_at,
         loaded_files.row_count as rows_delivered,
         coalesce(deliveries.new_transactions, 0) as new_transactions,
         coalesce(deliveries.repeated_deliveries, 0) as repeated_deliveries,

@@ -18,7 +18,7 @@ with deliveries as (
         amount,
         _source_file,
         _source_row_number,
-        _loaded_at,
+        _load_id,
         delivery_rank,
         is_same_as_first_delivery
     from {{ ref('stg_transaction_deliveries') }}
@@ -33,7 +33,7 @@ transactions as (
         amount,
         _source_file,
         _source_row_number,
-        _loaded_at,
+        _load_id,
         is_amount_sign_fixed,
         is_amount_imputed
     from {{ ref('int_transactions_enriched') }}
@@ -57,7 +57,7 @@ repeated_deliveries as (
         'dropped' as outcome,
         _source_file,
         _source_row_number,
-        _loaded_at
+        _load_id
     from deliveries
 ),
 
@@ -74,7 +74,7 @@ amounts_changed as (
         'changed' as outcome,
         _source_file,
         _source_row_number,
-        _loaded_at
+        _load_id
     from transactions
     where is_amount_sign_fixed or is_amount_imputed
 ),
@@ -89,7 +89,7 @@ without_profile as (
         'excluded_from_features' as outcome,
         transactions._source_file,
         transactions._source_row_number,
-        transactions._loaded_at
+        transactions._load_id
     from transactions
     anti join user_profiles
         on transactions.user_id = user_profiles.user_id
