@@ -61,7 +61,7 @@ ONE_YEAR_SECONDS = 365 * 24 * 3600
 SAMPLE_INTERVAL = 0.05  # seconds between memory samples
 GB = 1024 ** 3
 
-# Published schema (SPEC section 4): column -> Arrow type name.
+# Published schema (docs/features.md, "User features"): column -> Arrow type.
 EXPECTED_SCHEMA = [
     ("user_id", "int64"),
     ("total_transactions", "int64"),
@@ -571,7 +571,7 @@ def check_published(path: Path, expected: dict) -> dict:
     parquet = pq.ParquetFile(path)
     schema = [(f.name, str(f.type)) for f in parquet.schema_arrow]
     if schema != EXPECTED_SCHEMA:
-        problems.append(f"schema {schema} differs from SPEC section 4")
+        problems.append(f"schema {schema} differs from the published schema")
     rows = parquet.metadata.num_rows
     if rows != expected["users"]:
         problems.append(f"{rows} rows, expected {expected['users']} "
@@ -915,7 +915,7 @@ def size_section(result: dict, args) -> list[str]:
         if check["ok"]:
             lines.append(
                 f"Published file: {check['rows']:,} rows (= users with a "
-                "transaction and a profile), schema as in SPEC section 4, "
+                "transaction and a profile), schema as in docs/features.md, "
                 "total_transactions sums to the number of distinct "
                 "transactions.")
         else:

@@ -154,7 +154,7 @@ class TableWriter:
 
     def write(self, table: pa.Table) -> None:
         if self.fmt == "csv":
-            # SPEC: CSV timestamps are written as YYYY-MM-DD HH:MM:SS.
+            # CSV timestamps are written as YYYY-MM-DD HH:MM:SS (docs/features.md, Inputs).
             for i, field in enumerate(table.schema):
                 if pa.types.is_timestamp(field.type):
                     # Whole seconds: arrow's %S would add the microseconds.
