@@ -13,7 +13,7 @@ at the end of the data (a re-delivery).
 Examples:
     python scripts/generate_raw_data.py                     # the bundled sample
     python scripts/generate_raw_data.py --rows 10000000 --users 1000000 \\
-        --out /tmp/landing --format parquet
+        --interval-seconds 3 --out /tmp/landing   # about one year of data
     python scripts/generate_raw_data.py --batches day --out /tmp/landing
 """
 from __future__ import annotations
