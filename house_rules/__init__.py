@@ -1,5 +1,5 @@
-"""The project's own dbt-score rules: the layering, testing and documentation
-conventions of docs/STYLE.md, checked on every `make lint`.
+"""The project's own dbt-score rules: its layering, testing and documentation
+conventions (explained in CONTRIBUTING.md), checked on every `make lint`.
 
 Each module holds the rules of one concern; `pyproject.toml` lists this
 package in `rule_namespaces`, so a rule added to any module here is picked up

@@ -906,7 +906,7 @@ def size_section(result: dict, args) -> list[str]:
         if check["ok"]:
             lines.append(
                 f"Published file: {check['rows']:,} rows (= users with a "
-                "transaction and a profile), schema as in SPEC section 4, "
+                "transaction and a profile), schema as in docs/features.md, "
                 "total_transactions sums to the number of distinct "
                 "transactions.")
         else:

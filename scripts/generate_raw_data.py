@@ -13,7 +13,7 @@ at the end of the data (a re-delivery).
 Examples:
     python scripts/generate_raw_data.py                     # the bundled sample
     python scripts/generate_raw_data.py --rows 10000000 --users 1000000 \\
-        --out /tmp/landing --format parquet
+        --interval-seconds 3 --out /tmp/landing   # about one year of data
     python scripts/generate_raw_data.py --batches day --out /tmp/landing
 """
 from __future__ import annotations
@@ -154,7 +154,7 @@ class TableWriter:
 
     def write(self, table: pa.Table) -> None:
         if self.fmt == "csv":
-            # SPEC: CSV timestamps are written as YYYY-MM-DD HH:MM:SS.
+            # CSV timestamps are written as YYYY-MM-DD HH:MM:SS (docs/features.md, Inputs).
             for i, field in enumerate(table.schema):
                 if pa.types.is_timestamp(field.type):
                     # Whole seconds: arrow's %S would add the microseconds.

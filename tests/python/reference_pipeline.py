@@ -1,8 +1,9 @@
-"""An independent pandas implementation of SPEC sections 2-4.
+"""An independent pandas implementation of the feature definitions in
+docs/features.md (Cleaning, Computed columns, User features).
 
 The dbt project's published features are compared against this, value for
-value. It is written from the SPEC, not from the SQL, so that a mistake in
-one is not silently repeated in the other.
+value. It is written from those definitions, not from the SQL, so that a
+mistake in one is not silently repeated in the other.
 """
 from __future__ import annotations
 

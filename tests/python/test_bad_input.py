@@ -1,5 +1,5 @@
-"""What happens when the input is bad: each row of the README's
-"What happens when…" table, proved on a real `dbt build`.
+"""What happens when the input is bad: each row of the "What happens when…"
+table in docs/operations.md, proved on a real `dbt build`.
 
 A run that stops must exit non-zero, say in one sentence which file and
 column (or check) is at fault, publish nothing (the previous output stays

@@ -1,4 +1,4 @@
-"""End-to-end: `dbt build` publishes exactly the features SPEC defines."""
+"""End-to-end: `dbt build` publishes exactly the features docs/features.md defines."""
 from __future__ import annotations
 
 import hashlib
