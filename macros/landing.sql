@@ -135,17 +135,18 @@
     {%- endfor %}
     {%- set transactions = answer.datasets.transactions %}
 
-    {#- Returned as the hook's SQL, so dbt runs and commits it. -#}
-    {%- if loads %}
     {%- set deliveries = landing_relation('stg_transaction_deliveries') %}
-    {%- if deliveries is not none and transactions.mode == 'rebuild' %}
-    {#- Start over: the staging model rebuilds from every file. #}
-    drop table {{ deliveries }};
-    {%- elif deliveries is not none %}
+    {%- if loads and deliveries is not none and transactions.mode == 'rebuild' %}
+    {#- Start over: dropped (from dbt's cache too), the staging model is
+        built from every file. #}
+    {%- do adapter.drop_relation(deliveries) %}
+    {%- endif %}
+
+    {#- The rest is returned as the hook's SQL, so dbt runs and commits it. #}
+    {%- if loads and deliveries is not none and transactions.mode != 'rebuild' %}
     {#- Rows of a load that never committed (its run failed or stopped)
         are taken back before this run loads. #}
     delete from {{ deliveries }} where _load_id >= {{ load_id }};
-    {%- endif %}
     {%- endif %}
 
     {#- The rows of this run's checks: this load's, or every row for a

@@ -8,8 +8,6 @@
     category median, and profiles that arrive later take users out of it.
 -#}
 
-{{ config(materialized='view') }}
-
 with deliveries as (
     select
         transaction_id,

@@ -6,8 +6,6 @@
     it always shows the current run.
 -#}
 
-{{ config(materialized='view') }}
-
 with landing_files as (
     select
         dataset,

@@ -94,7 +94,7 @@ def test_lineage_runs_from_every_source_to_the_ml_exposure(manifest):
         assert reaches(node, exposure["unique_id"])
 
 
-def test_lesson_reasoning_lives_next_to_the_models(manifest):
+def test_the_reasoning_lives_next_to_the_models(manifest):
     docs = {d["name"]: d["block_contents"] for d in manifest["docs"].values()
             if d["package_name"] == PACKAGE}
     assert "Dedupe first" in docs["stg_transactions"]

@@ -1,0 +1,104 @@
+"""CONTRIBUTING.md's promises, kept on a copy of the project: adding a
+feature touches its model, that model's yml and one line of the pandas
+reference; changing the imputation rule touches one model (and the
+reference's matching line). The snippets are read from CONTRIBUTING.md
+itself, so the guide cannot drift from what builds.
+"""
+from __future__ import annotations
+
+import filecmp
+import importlib.util
+import json
+import re
+import shutil
+from pathlib import Path
+
+from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
+
+GUIDE = PROJECT_ROOT / "CONTRIBUTING.md"
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "target", "logs", "output",
+                                    "*.duckdb*", ".duckdb_tmp", "__pycache__",
+                                    ".pytest_cache", ".bench")
+
+
+def guide_snippets(section: str) -> dict[str, list[str]]:
+    """The fenced code blocks of one section of the guide, by language."""
+    text = GUIDE.read_text()
+    start = text.index(f"## {section}")
+    end = text.find("\n## ", start + 1)
+    blocks: dict[str, list[str]] = {}
+    for language, body in re.findall(r"```(\w+)\n(.*?)```",
+                                     text[start:end if end > 0 else None], re.S):
+        blocks.setdefault(language, []).append(body)
+    return blocks
+
+
+def edit(path: Path, before: str, after: str) -> None:
+    text = path.read_text()
+    assert text.count(before) == 1, (path, before)
+    path.write_text(text.replace(before, after))
+
+
+def changed_files(copy: Path) -> set[str]:
+    changed = set()
+    for path in copy.rglob("*"):
+        original = PROJECT_ROOT / path.relative_to(copy)
+        if path.is_file() and not filecmp.cmp(path, original, shallow=False):
+            changed.add(str(path.relative_to(copy)))
+    return changed
+
+
+def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+    feature = guide_snippets("How to add a feature")
+    model = copy / "models" / "marts" / "user_features.sql"
+    contract = copy / "models" / "marts" / "user_features.yml"
+    reference = copy / "tests" / "python" / "reference_pipeline.py"
+
+    # 1. The SQL: the guide's CTEs, the join and the column.
+    edit(model, "\nfeatures as (", "\n" + feature["sql"][0] + "\nfeatures as (")
+    edit(model, "    cross join dataset_end\n",
+         "    cross join dataset_end\n    left join favorite_categories\n"
+         "        on per_user.user_id = favorite_categories.user_id\n")
+    edit(model, "        user_profiles.age,\n",
+         "        favorite_categories.favorite_category,\n"
+         "        user_profiles.age,\n")
+    # 2. The contract: the guide's column, and its place in the order.
+    edit(contract, "      - name: age\n", feature["yaml"][0] + "      - name: age\n")
+    edit(contract, "purchase_frequency, age,", "purchase_frequency, favorite_category, age,")
+    # 3. The reference: the guide's line.
+    edit(reference, '        weekend_ratio=("is_weekend", "mean"),\n',
+         '        weekend_ratio=("is_weekend", "mean"),\n' + feature["python"][0])
+
+    # Change a rule: impute with the category mean.
+    rule = guide_snippets("Change a rule")["sql"][0]
+    before, after = (line.split("--")[0].strip() for line in rule.splitlines()[:2])
+    edit(copy / "models" / "intermediate" / "int_category_medians.sql", before, after)
+    edit(reference, '["amount"].median()', '["amount"].mean()')
+
+    assert changed_files(copy) == {
+        "models/marts/user_features.sql", "models/marts/user_features.yml",
+        "tests/python/reference_pipeline.py",
+        "models/intermediate/int_category_medians.sql"}
+
+    # The models' unit tests state the old rule (the median) on purpose:
+    # the guide says to update them with it; the data checks all run.
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, project=copy,
+                  extra_args=("--exclude-resource-type", "unit_test"))
+    assert run.returncode == 0, run.output[-3000:]
+
+    spec = importlib.util.spec_from_file_location("edited_reference", reference)
+    edited = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(edited)
+    expected = edited.features_from_landing(SAMPLE_DIR)
+    features = run.features()
+    assert "favorite_category" in features.columns
+    edited.assert_frames_match(features, expected)
+
+    # The lineage describes the text feature by its values.
+    lineage = json.loads(run.published.with_name(
+        "user_features.lineage.json").read_text())
+    described = lineage["output"]["features"]["favorite_category"]
+    assert described["nulls"] == 0 and described["distinct"] == 5
+    assert len(described["top"]) == 5
