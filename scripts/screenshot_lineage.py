@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import json
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,34 @@ CHROMIUM_FLAGS = [
     "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
 ]
+
+
+# The landing hook's plan is plumbing, not data, and tests are not steps of
+# the data's path: the picture leaves them out (the docs site shows all).
+PLUMBING = {"source.feature_pipeline.landing.files"}
+
+
+def without_plumbing(manifest_path: Path) -> None:
+    """Drop tests and plumbing, and the edges to them, from the manifest the
+    docs site draws."""
+    manifest = json.loads(manifest_path.read_text())
+    for unique_id in PLUMBING:
+        manifest["sources"].pop(unique_id, None)
+    PLUMBING.update(manifest.pop("unit_tests", {}))
+    manifest["unit_tests"] = {}
+    for unique_id, node in list(manifest["nodes"].items()):
+        if node["resource_type"] == "test":
+            PLUMBING.add(unique_id)
+            del manifest["nodes"][unique_id]
+    for node in manifest["nodes"].values():
+        depends = node.get("depends_on", {})
+        depends["nodes"] = [n for n in depends.get("nodes", []) if n not in PLUMBING]
+    for edges in (manifest.get("parent_map", {}), manifest.get("child_map", {})):
+        for unique_id in PLUMBING:
+            edges.pop(unique_id, None)
+        for key, linked in edges.items():
+            edges[key] = [n for n in linked if n not in PLUMBING]
+    manifest_path.write_text(json.dumps(manifest))
 
 
 def main(argv=None) -> int:
@@ -49,6 +78,7 @@ def main(argv=None) -> int:
         subprocess.run([str(dbt), "docs", "generate", "--target-path", str(target),
                         "--log-path", str(Path(scratch) / "logs")],
                        cwd=PROJECT_ROOT, check=True)
+        without_plumbing(target / "manifest.json")
         handler = functools.partial(http.server.SimpleHTTPRequestHandler,
                                     directory=str(target))
         handler.log_message = lambda *a: None
