@@ -8,8 +8,11 @@
         regions seed), which together are one categorical feature, `region`,
         labelled with the seed's names. -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set region_names = run_query(
-        "select region from " ~ ref('regions') ~ " order by column_order"
+    {#- The seed's table is missing only when the project is compiled
+        without a build (SQL linting); its columns are then plain booleans. -#}
+    {%- set regions = load_relation(ref('regions')) -%}
+    {%- set region_names = [] if regions is none else run_query(
+        "select region from " ~ regions ~ " order by column_order"
     ).columns[0].values() -%}
     {%- set region_columns = {} -%}
     {%- for region in region_names -%}
@@ -99,6 +102,15 @@
         {{ return(false) }}
     {%- endif -%}
     {{ return(true) }}
+{% endmacro %}
+
+
+{% macro drift_categories(features, relation_alias) %}
+    {#- `<category of f> as f, ...`: categorical features as text for unpivot. -#}
+    {%- for feature in features -%}
+        {{ drift_category(feature, relation_alias) }}
+        as {{ adapter.quote(feature.name) }}{{ ", " if not loop.last }}
+    {%- endfor -%}
 {% endmacro %}
 
 

@@ -119,27 +119,18 @@ numeric_bins as (
 category_sides as (
     select
         'current' as side,
-        {%- for feature in categorical_features %}
-        {{ drift_category(feature, 'current_features') | indent(8) }}
-            as {{ adapter.quote(feature.name) }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ drift_categories(categorical_features, 'current_features') }}
     from current_features
     union all
     select
         'baseline' as side,
-        {%- for feature in categorical_features %}
-        {{ drift_category(feature, 'baseline_features') | indent(8) }}
-            as {{ adapter.quote(feature.name) }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ drift_categories(categorical_features, 'baseline_features') }}
     from baseline_features
 ),
 
 categories as (
     unpivot category_sides
-    on
-    {%- for feature in categorical_features %}
-        {{ adapter.quote(feature.name) }}{{ "," if not loop.last }}
-    {%- endfor %}
+    on {{ categorical_features | map(attribute='name') | join(', ') }}
     into name feature value category
 ),
 
