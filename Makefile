@@ -6,10 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
-RAW_DATA_DIR ?= data/raw
-OUTPUT_DIR ?= output
 DOCS_PORT ?= 8080
-DBT_VARS := {"raw_data_dir": "$(RAW_DATA_DIR)", "output_dir": "$(OUTPUT_DIR)"}
+# Only the paths given to make (RAW_DATA_DIR, OUTPUT_DIR) become --vars; by
+# default there are none, so `make build` and a plain `dbt build` share one
+# partial-parse state (other --vars make dbt re-parse the whole project).
+comma := ,
+GIVEN_VARS := $(if $(RAW_DATA_DIR),"raw_data_dir": "$(RAW_DATA_DIR)"$(comma))$(if $(OUTPUT_DIR),"output_dir": "$(OUTPUT_DIR)"$(comma))
+DBT_VARS := $(if $(GIVEN_VARS),--vars '{$(GIVEN_VARS)}')
 SQL_PATHS ?= models tests
 # Linting renders the models with their own database file and target folder,
 # so it never waits for, nor disturbs, a build running at the same time.
@@ -25,22 +28,28 @@ $(READY): requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
-## build: run the pipeline (dbt build), publish $(OUTPUT_DIR)/user_features.parquet,
+## build: run the pipeline (dbt build), publish <OUTPUT_DIR>/user_features.parquet,
 ## then report, lineage, run history and alerts (scripts/after_run.py)
-# The follow-up runs after failed builds too; the exit code is dbt's.
+# The follow-up runs after failed builds too, told when dbt was started so it
+# never takes an earlier run's results for this one (dbt writes none when it
+# stops before any node). The build fails when dbt or the follow-up failed;
+# dbt's exit code comes first. Seconds are precise enough: an earlier
+# invocation started at least a whole dbt run before.
 # dbt unit tests check SQL logic on fixtures, not the data: `make test` runs
 # them, a scheduled build does not need to (as dbt advises for production).
 build: setup
-	@status=0; $(BIN)/dbt build --vars '$(DBT_VARS)' --exclude-resource-type unit_test || status=$$?; \
-	$(BIN)/python scripts/after_run.py; \
-	exit $$status
+	@since=$$(date -u +%Y-%m-%dT%H:%M:%SZ); dbt_status=0; after_status=0; \
+	$(BIN)/dbt build $(DBT_VARS) --exclude-resource-type unit_test || dbt_status=$$?; \
+	$(BIN)/python scripts/after_run.py --since $$since $(DBT_VARS) || after_status=$$?; \
+	if [ $$dbt_status -ne 0 ]; then exit $$dbt_status; fi; exit $$after_status
 
 ## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
 docs: setup
-	$(BIN)/dbt docs generate --vars '$(DBT_VARS)'
+	$(BIN)/dbt docs generate $(DBT_VARS)
 	$(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
 
 ## report: rebuild the validation report from the last run's artifacts
+##         (refused unless the last dbt invocation was a full `dbt build`)
 report: setup
 	$(BIN)/python scripts/validation_report.py
 

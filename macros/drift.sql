@@ -1,11 +1,70 @@
-{% macro drift_numeric_features() %}
-    {#- The features compared bin by bin against the baseline. -#}
-    {{ return([
-        'total_transactions', 'total_spend', 'avg_order_value',
-        'max_order_value', 'unique_categories', 'avg_quantity',
-        'weekend_ratio', 'days_since_last_purchase', 'purchase_span_days',
-        'purchase_frequency', 'age', 'account_age_days', 'is_premium',
-    ]) }}
+{% macro drift_features() %}
+    {#- The features compared with the baseline, read from the contract of
+        user_features so that a new column is compared without a list to
+        edit: one dict per feature (name, kind, columns, labels), in column
+        order. Numeric types are binned at the baseline's deciles; every
+        other column is compared category by category, booleans as
+        true/false, except the one-hot region columns (one per row of the
+        regions seed), which together are one categorical feature, `region`,
+        labelled with the seed's names. -#}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {#- The seed's table is missing only when the project is compiled
+        without a build (SQL linting); its columns are then plain booleans. -#}
+    {%- set regions = load_relation(ref('regions')) -%}
+    {%- set region_names = [] if regions is none else run_query(
+        "select region from " ~ regions ~ " order by column_order"
+    ).columns[0].values() -%}
+    {%- set region_columns = {} -%}
+    {%- for region in region_names -%}
+        {%- do region_columns.update({('region_' ~ region) | lower: region}) -%}
+    {%- endfor -%}
+    {%- set numeric_types = [
+        'tinyint', 'smallint', 'integer', 'int', 'bigint', 'hugeint',
+        'utinyint', 'usmallint', 'uinteger', 'ubigint', 'uhugeint',
+        'float', 'real', 'double', 'decimal', 'numeric',
+    ] -%}
+    {%- set features = [] -%}
+    {%- set region = {'name': 'region', 'kind': 'categorical', 'columns': [], 'labels': []} -%}
+    {%- set contract = graph.nodes['model.feature_pipeline.user_features'].columns -%}
+    {#- user_id is the key, not a feature. -#}
+    {%- for column in contract.values() if column.name != 'user_id' -%}
+        {%- set data_type = (column.data_type or '') | lower -%}
+        {%- if column.name | lower in region_columns and data_type == 'boolean' -%}
+            {%- if not region.columns -%}{%- do features.append(region) -%}{%- endif -%}
+            {%- do region.columns.append(column.name) -%}
+            {%- do region.labels.append(region_columns[column.name | lower]) -%}
+        {%- else -%}
+            {%- do features.append({
+                'name': column.name,
+                'kind': 'numeric' if data_type.split('(')[0].strip() in numeric_types
+                        else 'categorical',
+                'columns': [column.name],
+                'labels': [],
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(features) }}
+{% endmacro %}
+
+
+{% macro drift_category(feature, relation_alias) %}
+    {#- The category of a row for a categorical feature: the region a one-hot
+        row encodes ('none' when no column is set), or the value as text
+        ('(null)' for a missing one). -#}
+    {%- if feature.labels -%}
+    case
+        {%- for column in feature.columns %}
+        when {{ relation_alias }}.{{ adapter.quote(column) }}
+            then {{ sql_literal(feature.labels[loop.index0]) }}
+        {%- endfor %}
+        else 'none'
+    end
+    {%- else -%}
+    coalesce(
+        cast({{ relation_alias }}.{{ adapter.quote(feature.name) }} as varchar),
+        '(null)'
+    )
+    {%- endif -%}
 {% endmacro %}
 
 
@@ -32,7 +91,11 @@
         {{ log("WARNING: drift skipped: baseline " ~ path ~ " is " ~ answer.error, info=true) }}
         {{ return(false) }}
     {%- endif -%}
-    {%- set missing = drift_numeric_features() | reject('in', answer.columns) | list -%}
+    {%- set feature_columns = [] -%}
+    {%- for feature in drift_features() -%}
+        {%- do feature_columns.extend(feature.columns) -%}
+    {%- endfor -%}
+    {%- set missing = feature_columns | reject('in', answer.columns) | list -%}
     {%- if missing -%}
         {{ log("WARNING: drift skipped: baseline " ~ path ~ " lacks the columns "
                ~ missing | join(', '), info=true) }}
@@ -42,14 +105,12 @@
 {% endmacro %}
 
 
-{% macro drift_region_label(relation_alias) %}
-    {#- The region a one-hot row encodes, or 'none' when no column is set. -#}
-    case
-        {%- for region in ['Asia', 'EU', 'Other', 'US_East', 'US_West'] %}
-        when {{ relation_alias }}."region_{{ region }}" then '{{ region }}'
-        {%- endfor %}
-        else 'none'
-    end
+{% macro drift_categories(features, relation_alias) %}
+    {#- `<category of f> as f, ...`: categorical features as text for unpivot. -#}
+    {%- for feature in features -%}
+        {{ drift_category(feature, relation_alias) }}
+        as {{ adapter.quote(feature.name) }}{{ ", " if not loop.last }}
+    {%- endfor -%}
 {% endmacro %}
 
 

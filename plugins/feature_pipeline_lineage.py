@@ -62,7 +62,8 @@ def describe_output(session, path):
                 f"select {column}, count(*) from data group by 1 "
                 "order by 2 desc, 1 limit 5")).fetchall()
             features[name] = {"nulls": nulls, "distinct": distinct,
-                              "top": [{"value": v, "rows": n} for v, n in top]}
+                              "top_values": [{"value": v, "count": n}
+                                             for v, n in top]}
             continue
         value = f"cast({column} as double)"
         nulls, low, high, mean = data.aggregate(

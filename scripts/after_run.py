@@ -1,26 +1,27 @@
 #!/usr/bin/env python3
-"""Everything that follows a `dbt build`: report, lineage, run history, alert.
+"""Everything that follows a `dbt build`: report, run history, alert.
 
-`make build` runs it after every build, failed ones included; after a plain
-`dbt build`, run it yourself (`python scripts/after_run.py`). It reads dbt's
-artifacts and the run's database and:
+`make build` runs it after every build, failed ones included, with
+`--since` (when dbt was started) so that artifacts of an earlier run are
+never taken for this one; after a plain `dbt build`, run it yourself
+(`python scripts/after_run.py`). It reads dbt's artifacts (through
+scripts/run_results.py) and the run's database and:
 
 1. writes the validation report (scripts/validation_report.py);
-2. if the run published, writes `user_features.lineage.json` next to the
-   published file and next to its dated copy under history/ (schema:
-   docs/lineage.md);
-3. appends one line to `<output_dir>/runs.jsonl`;
-4. sends an alert to the webhook in ALERT_WEBHOOK_URL when the run failed
+2. appends one line to `<output_dir>/runs.jsonl`;
+3. sends an alert to the webhook in ALERT_WEBHOOK_URL when the run failed
    (or warned, with ALERT_ON_WARNINGS=true).
 
-Nothing here can change the outcome of the run: it exits with 0 unless dbt's
-artifacts are missing, and a slow or broken webhook costs at most
-ALERT_TIMEOUT_SECONDS per attempt (ALERT_RETRIES retries).
+It exits with 0 when it described the run, failed or not; with 1 when there
+is nothing to describe (no artifacts, or the last invocation was not a full
+`dbt build`) or when dbt stopped before running any node (no results newer
+than `--since`: reported, recorded and alerted as a failed run). A slow or
+broken webhook costs at most ALERT_TIMEOUT_SECONDS per attempt
+(ALERT_RETRIES retries) and never changes the exit code.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -30,44 +31,22 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validation_report  # noqa: E402
+from run_results import STOPPED, RunResults, layer_of, parse_time  # noqa: E402
 
 log = logging.getLogger("after_run")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-LINEAGE_FILE = "user_features.lineage.json"
-LINEAGE_SCHEMA_VERSION = 1
-# The path from the raw files to the published file, layer by layer.
-LINEAGE_MODELS = ["stg_transaction_deliveries", "stg_transactions",
-                  "stg_user_profiles", "int_category_amount_counts",
-                  "int_category_amount_medians", "int_transactions_enriched",
-                  "int_user_category_totals", "user_features",
-                  "feature_drift_bins", "feature_drift",
-                  "publish_user_features"]
 STAGE_FOLDERS = ["staging", "intermediate", "marts", "monitoring", "publish"]
 
 
 # ------------------------------------------------------------------ helpers
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    temp.write_text(text)
-    os.replace(temp, path)
 
 
 def masked(url: str) -> str:
@@ -115,99 +94,42 @@ def without_secret(text: str, url: str) -> str:
     return text
 
 
-def git_commit() -> str:
-    head = PROJECT_ROOT / ".git" / "HEAD"
-    try:
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            ref_path = PROJECT_ROOT / ".git" / ref[5:]
-            if ref_path.is_file():
-                return ref_path.read_text().strip()
-            packed = (PROJECT_ROOT / ".git" / "packed-refs").read_text()
-            for line in packed.splitlines():
-                if line.endswith(ref[5:]):
-                    return line.split()[0]
-            return "unknown"
-        return ref
-    except OSError:
-        return "unknown"
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 # ----------------------------------------------------------------- run facts
 
-class Run:
-    """What the artifacts of the last dbt invocation say."""
+class Run(RunResults):
+    """The invocation being followed up: its artifacts and its database."""
 
-    def __init__(self, target: Path, database_path: str):
-        self.results = json.loads((target / "run_results.json").read_text())
-        self.manifest = json.loads((target / "manifest.json").read_text())
-        self.target = target
+    def __init__(self, target: Path, database_path: str,
+                 since: datetime | None, given_vars: str | None):
+        super().__init__(target, since, given_vars)
         self.database_path = database_path
-        self.vars = validation_report.run_vars(self.results)
-        self.run_id = self.results["metadata"]["invocation_id"]
-        self.output_dir = Path(self.vars.get("output_dir", "output"))
-        self.raw_dir = Path(self.vars.get("raw_data_dir", "data/raw"))
-
-    def node(self, unique_id: str) -> dict | None:
-        return self.manifest["nodes"].get(unique_id) or \
-            self.manifest.get("unit_tests", {}).get(unique_id)
-
-    @property
-    def status(self) -> str:
-        statuses = {r["status"] for r in self.results["results"]}
-        if statuses & {"error", "fail"}:
-            return "failed"
-        if "warn" in statuses:
-            return "passed_with_warnings"
-        return "passed"
-
-    @property
-    def published(self) -> bool:
-        return any(r["unique_id"] == "model.feature_pipeline.publish_user_features"
-                   and r["status"] == "success" for r in self.results["results"])
-
-    def checks(self) -> dict:
-        summary = {"passed": 0, "warned": 0, "failed": 0, "skipped": 0,
-                   "not_passed": []}
-        for result in self.results["results"]:
-            kind = result["unique_id"].split(".")[0]
-            if kind not in ("test", "unit_test"):
-                continue
-            status = result["status"]
-            # A check skipped because something upstream failed did not fail.
-            key = {"pass": "passed", "warn": "warned",
-                   "skipped": "skipped"}.get(status, "failed")
-            summary[key] += 1
-            if status not in ("pass", "skipped"):
-                summary["not_passed"].append({
-                    "check": result["unique_id"].split(".")[2],
-                    "status": status,
-                    "failures": result.get("failures"),
-                })
-        return summary
+        self.since = since
+        self.output_dir = Path(self.vars["output_dir"])
+        self.raw_dir = Path(self.vars["raw_data_dir"])
 
     def times(self) -> dict:
+        if self.stopped:
+            # dbt left no trace of its start: from when it was started
+            # until now, when it is known to have stopped.
+            return {"start": self.since.isoformat(),
+                    "end": datetime.now(timezone.utc).isoformat()}
         started = parse_time(self.results["metadata"].get("invocation_started_at"))
         ended = parse_time(self.results["metadata"]["generated_at"])
         if started is None:
             started = ended
-            for result in self.results["results"]:
+            for result in self.node_results:
                 for timing in result.get("timing", []):
                     start = parse_time(timing.get("started_at"))
                     if start and start < started:
                         started = start
         stages = {}
-        for result in self.results["results"]:
+        for result in self.node_results:
             node = self.node(result["unique_id"])
             if not node or node["resource_type"] != "model":
                 continue
-            folder = node["original_file_path"].split("/")[1]
+            folder = layer_of(node)
             for timing in result.get("timing", []):
                 start, end = (parse_time(timing.get("started_at")),
                               parse_time(timing.get("completed_at")))
@@ -228,6 +150,8 @@ class Run:
         }
 
     def query(self, sql: str):
+        if self.stopped:
+            return None  # the database holds an earlier run
         try:
             database = duckdb.connect(self.database_path, read_only=True)
         except duckdb.Error:
@@ -240,147 +164,10 @@ class Run:
             database.close()
 
 
-# ------------------------------------------------------------------ lineage
-
-def describe_inputs(run: Run) -> list[dict]:
-    files = run.query("select dataset, path, file_format, row_count "
-                      "from main.landing_files order by dataset, path") or []
-    # Transaction files were hashed and their time range taken when they
-    # were loaded: a daily run reads only the new files, not the history.
-    logged = {row[0]: row[1:] for row in run.query(
-        "select source_file, file_sha256, first_transacted_at, "
-        "last_transacted_at from main.transaction_load_log "
-        "qualify row_number() over (partition by source_file "
-        "order by loaded_at desc) = 1") or []}
-    inputs = []
-    connection = duckdb.connect()
-    for dataset, path, file_format, rows in files:
-        file = Path(path)
-        first = last = None
-        digest = None
-        if dataset == "transactions" and path in logged:
-            digest, first, last = logged[path]
-        elif dataset == "transactions":
-            reader = ("read_parquet(?)" if file_format == "parquet"
-                      else "read_csv(?, header = true, "
-                           "timestampformat = '%Y-%m-%d %H:%M:%S', "
-                           "types = {'timestamp': 'TIMESTAMP'})")
-            first, last = connection.execute(
-                f'select min("timestamp"), max("timestamp") from {reader}',
-                [path]).fetchall()[0]
-        try:
-            relative = str(file.resolve().relative_to(run.raw_dir.resolve()))
-        except ValueError:
-            relative = path
-        inputs.append({
-            "dataset": dataset,
-            "path": relative,
-            "format": file_format,
-            "size_bytes": file.stat().st_size,
-            "sha256": digest or sha256_of(file),
-            "rows": rows,
-            "min_timestamp": first.isoformat() if first else None,
-            "max_timestamp": last.isoformat() if last else None,
-        })
-    connection.close()
-    return inputs
-
-
-def describe_transformations(run: Run) -> list[dict]:
-    steps = []
-    for name in LINEAGE_MODELS:
-        unique_id = f"model.feature_pipeline.{name}"
-        node = run.manifest["nodes"].get(unique_id)
-        if node is None:
-            continue
-        compiled_path = run.target / "compiled" / "feature_pipeline" / node["original_file_path"]
-        code = compiled_path.read_text() if compiled_path.is_file() else node["raw_code"]
-        steps.append({
-            "model": name,
-            "layer": node["original_file_path"].split("/")[1],
-            "materialized": node["config"]["materialized"],
-            "language": node["language"],
-            "compiled_sql_sha256": hashlib.sha256(code.encode()).hexdigest(),
-        })
-    return steps
-
-
-def describe_output(run: Run, path: Path) -> dict:
-    connection = duckdb.connect()
-    # The path is passed as a value, never written into SQL text.
-    relation = connection.read_parquet(str(path), hive_partitioning=False)
-    relation.create_view("published")
-    columns = list(zip(relation.columns, map(str, relation.dtypes)))
-    features = {}
-    for name, kind in columns:
-        if name == "user_id":
-            continue
-        field = '"' + name.replace('"', '""') + '"'
-        value = f"cast({field} as double)"
-        nulls, low, high, mean = connection.sql(
-            f"select count(*) - count({field}), min({value}), max({value}), "
-            f"avg({value}) from published").fetchall()[0]
-        features[name] = {"nulls": nulls, "min": low, "max": high, "mean": mean}
-    rows = connection.sql("select count(*) from published").fetchall()[0][0]
-    connection.close()
-    return {
-        "path": str(path),
-        "sha256": sha256_of(path),
-        "rows": rows,
-        "columns": [{"name": n, "type": t} for n, t in columns],
-        "features": features,
-    }
-
-
-def versions() -> dict:
-    found = {}
-    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "unknown"
-    return found
-
-
-def write_lineage(run: Run) -> list[Path]:
-    published = run.query("select published_path, history_path, is_changed "
-                          "from main.publish_user_features")
-    if not published:
-        return []
-    if not published[0][2]:
-        # Same features as before (no new data): the files, and the lineage
-        # that describes how they were made, stay as they are.
-        log.info("published files unchanged; lineage left as it was")
-        return []
-    published = [published[0][:2]]
-    latest, history = (Path(p) for p in published[0])
-    document = {
-        "schema_version": LINEAGE_SCHEMA_VERSION,
-        "run_id": run.run_id,
-        **run.times(),
-        "inputs": describe_inputs(run),
-        "transformations": {
-            "models": describe_transformations(run),
-            "versions": versions(),
-            "git_commit": git_commit(),
-            "vars": run.vars,
-        },
-        "checks": run.checks(),
-        "output": describe_output(run, latest),
-    }
-    written = []
-    for parquet in (latest, history):
-        target = parquet.with_name(LINEAGE_FILE)
-        copy = dict(document, output=dict(document["output"], path=str(parquet)))
-        write_atomically(target, json.dumps(copy, indent=2, default=str) + "\n")
-        written.append(target)
-    return written
-
-
 # -------------------------------------------------------------- run history
 
 def append_history(run: Run) -> Path:
-    raw_rows = run.query("select sum(row_count) from main.landing_files "
+    raw_rows = run.query("select sum(row_count) from main.landing_plan "
                          "where dataset = 'transactions'")
     out_rows = run.query("select row_count, sha256 from main.publish_user_features")
     times = run.times()
@@ -396,6 +183,8 @@ def append_history(run: Run) -> Path:
         "not_passed": [c["check"] for c in checks["not_passed"]],
         "published_sha256": out_rows[0][1] if (out_rows and run.published) else None,
     }
+    if run.stopped:
+        line["error"] = STOPPED
     run.output_dir.mkdir(parents=True, exist_ok=True)
     path = run.output_dir / "runs.jsonl"
     with open(path, "a") as handle:
@@ -411,6 +200,10 @@ def alert_payload(run: Run, report_path: Path) -> dict:
     headline = f"{mark} feature pipeline run {run.status.replace('_', ' ')} ({run.run_id})"
     bad = [c for c in checks["not_passed"] if c["status"] != "warn"]
     warned = [c for c in checks["not_passed"] if c["status"] == "warn"]
+    summary = (f"{headline}: {len(bad)} failed, {len(warned)} warned, "
+               f"{checks['skipped']} skipped")
+    if run.stopped:
+        headline = summary = f":x: feature pipeline run failed: {STOPPED}"
 
     def bullet(items):
         return "\n".join(f"• `{c['check']}`: {c['status']}"
@@ -418,8 +211,7 @@ def alert_payload(run: Run, report_path: Path) -> dict:
                          for c in items[:20]) or "none"
 
     return {
-        "text": f"{headline}: {len(bad)} failed, {len(warned)} warned, "
-                f"{checks['skipped']} skipped. Report: {report_path}",
+        "text": f"{summary}. Report: {report_path}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
             {"type": "section", "text": {"type": "mrkdwn",
@@ -481,30 +273,32 @@ def main(argv=None) -> int:
     parser.add_argument("--target-path", type=Path, default=Path("target"))
     parser.add_argument("--database", default=os.environ.get(
         "DUCKDB_PATH", "feature_pipeline.duckdb"))
+    parser.add_argument("--since", type=parse_time, default=None,
+                        help="UTC ISO time dbt was started at: results of an "
+                             "earlier invocation are not this run's")
+    parser.add_argument("--vars", default=None,
+                        help="the --vars given to dbt (YAML), for a run "
+                             "that left no results")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="after_run: %(message)s")
 
-    if not (args.target_path / "run_results.json").is_file():
+    run = Run(args.target_path, args.database, args.since, args.vars)
+    if run.stopped:
+        log.error("%s (%s)", STOPPED, args.target_path / "run_results.json")
+    elif run.results is None:
         log.error("no dbt run to follow up: %s has no run_results.json",
                   args.target_path)
         return 1
-    run = Run(args.target_path, args.database)
-    command = run.results.get("args", {}).get("which")
-    if command not in ("build", "run"):
-        log.error("the last dbt command in %s was `%s`, not `build`: "
-                  "nothing to follow up", args.target_path, command)
+    elif not run.is_full_build:
+        log.error("the last dbt invocation in %s was `%s`, not a full "
+                  "`dbt build`: nothing to follow up", args.target_path,
+                  run.invocation)
         return 1
-    validation_report.main(["--target-path", str(args.target_path),
-                            "--database", args.database,
-                            "--output-dir", str(run.output_dir)])
-    report_path = run.output_dir / "validation_report.md"
-    if run.published:
-        for path in write_lineage(run):
-            log.info("lineage written to %s", path)
+    report_path = validation_report.write_report(run, args.database, run.output_dir)
     history = append_history(run)
     log.info("run recorded in %s", history)
     maybe_alert(run, report_path)
-    return 0
+    return 1 if run.stopped else 0
 
 
 if __name__ == "__main__":

@@ -1,30 +1,37 @@
 #!/usr/bin/env python3
 """Write the validation report of the last dbt run.
 
-Reads dbt's artifacts (target/run_results.json, target/manifest.json) and the
-run's DuckDB database, and writes, for every check of the run, one line:
-✅ / ⚠️ / ❌, the check, the model and column, and what was found; grouped by
-stage (input, staging, output, drift), with the overall verdict. The HTML
-version adds, per feature, a histogram of this run against the drift
-baseline.
+Reads dbt's artifacts (target/run_results.json, target/manifest.json, through
+scripts/run_results.py) and the run's DuckDB database, and writes, for every
+check of the run, one line: ✅ / ⚠️ / ❌, the check, the model and column, and
+what was found; grouped by stage (input, staging, output, drift), with the
+overall verdict. The HTML version adds, per feature, a histogram of this run
+against the drift baseline: decile bins for numbers, one bar per category
+for text, booleans and the region.
+
+Only a full `dbt build` is reported on: after a partial or other command
+(`dbt test -s stg_transactions`) it refuses, and the last report stays.
 
     python scripts/validation_report.py            # after `dbt build`
     make report                                    # the same
 
 Outputs: <output_dir>/validation_report.md and .html (output_dir is the one
 the run used), and the Markdown on stdout. Exit code 0 even when the run
-failed: the report describes the run, it does not judge it a second time.
+failed: the report describes the run, it does not judge it a second time;
+1 when there is no full build to describe.
 """
 from __future__ import annotations
 
 import argparse
 import html
-import json
 import os
 import sys
 from pathlib import Path
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_results import STOPPED, RunResults, layer_of  # noqa: E402
 
 ICONS = {"pass": "✅", "success": "✅", "warn": "⚠️", "fail": "❌",
          "error": "❌", "skipped": "⏭️"}
@@ -35,6 +42,11 @@ STAGE_TITLES = {
     "output": "Output: user_features and publishing",
     "drift": "Drift and volume",
 }
+# The report stage of a model's layer folder (a model is reported only when
+# it broke; a test by the layers of the models it reads).
+LAYER_STAGES = {"marts": "output", "publish": "output", "monitoring": "drift"}
+# Categories drawn per feature: the most common ones, on either side.
+CHART_CATEGORIES = 12
 
 
 def number(value) -> str:
@@ -44,35 +56,22 @@ def number(value) -> str:
     return f"{int(value):,}".replace(",", " ")
 
 
-def run_vars(run_results: dict) -> dict:
-    """The dbt vars of a run: dbt_project.yml's defaults, then --vars."""
-    import yaml  # dbt's own dependency
-    project_file = Path(__file__).resolve().parents[1] / "dbt_project.yml"
-    defaults = yaml.safe_load(project_file.read_text()).get("vars") or {}
-    given = run_results.get("args", {}).get("vars") or {}
-    if isinstance(given, str):
-        given = yaml.safe_load(given) or {}
-    return {**defaults, **given}
-
-
-def stage_of(node: dict, manifest: dict) -> str:
+def stage_of(node: dict, run: RunResults) -> str:
+    if node["resource_type"] == "model":
+        return LAYER_STAGES.get(layer_of(node), "staging")
     if node.get("sources"):
         return "input"
-    parents = [p for p in node["depends_on"]["nodes"] if p.startswith("model.")]
-    paths = [manifest["nodes"][p]["original_file_path"] for p in parents]
-    if any("/monitoring/" in p for p in paths):
-        return "drift"
-    if any("/marts/" in p or "/publish/" in p for p in paths):
-        return "output"
-    return "staging"
+    stages = {LAYER_STAGES.get(layer_of(run.node(parent)), "staging")
+              for parent in node["depends_on"]["nodes"] if parent.startswith("model.")}
+    return next((stage for stage in ("drift", "output") if stage in stages), "staging")
 
 
 class Database:
     """Read-only access to the run's database, if it can be opened."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str | None):
         try:
-            self.connection = duckdb.connect(path, read_only=True)
+            self.connection = duckdb.connect(path, read_only=True) if path else None
         except duckdb.Error:
             self.connection = None
 
@@ -144,21 +143,16 @@ def found_text(node: dict, result: dict, manifest: dict, database: Database) -> 
     return f"{number(failures)} failing rows"
 
 
-def check_lines(run_results: dict, manifest: dict, database: Database) -> list[dict]:
+def check_lines(run: RunResults, database: Database) -> list[dict]:
     lines = []
-    nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
-    for result in run_results["results"]:
-        node = nodes.get(result["unique_id"])
+    for result in run.node_results:
+        node = run.node(result["unique_id"])
         if node is None or node["resource_type"] not in ("test", "unit_test", "model"):
             continue
         if node["resource_type"] == "model":
             if result["status"] != "error":
                 continue  # models are reported only when they broke
-            check, subject, stage = "build", node["name"], "staging"
-            if "/marts/" in node["original_file_path"] or "/publish/" in node["original_file_path"]:
-                stage = "output"
-            elif "/monitoring/" in node["original_file_path"]:
-                stage = "drift"
+            check, subject, stage = "build", node["name"], stage_of(node, run)
         elif node["resource_type"] == "unit_test":
             check, subject = "unit test " + node["name"], node["model"]
             stage = "output" if node["model"] == "user_features" else "staging"
@@ -174,7 +168,7 @@ def check_lines(run_results: dict, manifest: dict, database: Database) -> list[d
                 check = "assertion"
             if node.get("column_name"):
                 subject += "." + node["column_name"]
-            stage = stage_of(node, manifest)
+            stage = stage_of(node, run)
         lines.append({
             "stage": stage,
             "icon": ICONS.get(result["status"], "•"),
@@ -182,7 +176,7 @@ def check_lines(run_results: dict, manifest: dict, database: Database) -> list[d
             "check": check,
             "subject": subject,
             "severity": (node.get("config") or {}).get("severity", "").lower(),
-            "found": found_text(node, result, manifest, database),
+            "found": found_text(node, result, run.manifest, database),
             "audit_table": (f"main_audit.{node['alias']}"
                             if result.get("failures") and node["resource_type"] == "test"
                             else ""),
@@ -190,16 +184,15 @@ def check_lines(run_results: dict, manifest: dict, database: Database) -> list[d
     return lines
 
 
-def verdict(run_results: dict, lines: list[dict]) -> tuple[str, str]:
-    statuses = {r["status"] for r in run_results["results"]}
-    published = any(r["unique_id"].endswith(".publish_user_features")
-                    and r["status"] == "success" for r in run_results["results"])
-    if statuses & {"fail", "error"}:
+def verdict(run: RunResults) -> tuple[str, str]:
+    if run.stopped:
+        return "❌", f"FAILED: {STOPPED}; nothing was published."
+    if run.status == "failed":
         return "❌", "FAILED: an error-severity check or a step failed; nothing was published."
-    if "warn" in statuses:
-        return "⚠️", ("PASSED WITH WARNINGS: published." if published
+    if run.status == "passed_with_warnings":
+        return "⚠️", ("PASSED WITH WARNINGS: published." if run.published
                       else "PASSED WITH WARNINGS.")
-    return "✅", "PASSED: published." if published else "PASSED."
+    return "✅", "PASSED: published." if run.published else "PASSED."
 
 
 def drift_data(database: Database):
@@ -207,7 +200,7 @@ def drift_data(database: Database):
         "select feature, psi, drift from feature_drift order by feature_order")
     bins = database.query(
         "select feature, bin_index, bin_label, lower_bound, upper_bound, "
-        "baseline_share, current_share from feature_drift_bins "
+        "baseline_share, current_share, feature_kind from feature_drift_bins "
         "order by feature, bin_index")
     return rows or [], bins or []
 
@@ -235,20 +228,31 @@ def markdown(lines, mark, summary, drift_rows, generated_for) -> str:
 
 
 def histogram_svg(feature_bins) -> str:
-    """Baseline and current shares per bin, side by side."""
-    width, height, pad = 360, 120, 4
-    count = len(feature_bins)
-    slot = (width - 2 * pad) / max(count, 1)
+    """Baseline and current shares per bin, side by side; a categorical
+    feature gets one labelled pair of bars per category (its most common
+    ones, when there are many)."""
+    categorical = feature_bins[0][7] == "categorical"
+    if categorical and len(feature_bins) > CHART_CATEGORIES:
+        largest = sorted(feature_bins, key=lambda b: max(b[5], b[6]),
+                         reverse=True)[:CHART_CATEGORIES]
+        feature_bins = sorted(largest, key=lambda b: b[1])
+    width, height, pad = 360, 134 if categorical else 120, 4
+    baseline_y = height - (29 if categorical else 15)
+    slot = (width - 2 * pad) / len(feature_bins)
     top = max(max(b[5], b[6]) for b in feature_bins) or 1
     bars = []
-    for i, (_, _, label, low, high, base, cur) in enumerate(feature_bins):
+    for i, (_, _, label, _, _, base, cur, _) in enumerate(feature_bins):
+        name = html.escape(str(label))
         for j, (share, colour) in enumerate(((base, "#9aa5b1"), (cur, "#1f77b4"))):
-            h = (height - 20) * share / top
+            h = 100 * share / top
             x = pad + i * slot + j * slot / 2.2
-            bars.append(f'<rect x="{x:.1f}" y="{height - 15 - h:.1f}" '
+            bars.append(f'<rect x="{x:.1f}" y="{baseline_y - h:.1f}" '
                         f'width="{slot / 2.4:.1f}" height="{h:.1f}" fill="{colour}">'
-                        f"<title>bin {html.escape(str(label))}: "
+                        f"<title>{'' if categorical else 'bin '}{name}: "
                         f"baseline {base:.3f}, this run {cur:.3f}</title></rect>")
+        if categorical:
+            bars.append(f'<text x="{pad + (i + 0.5) * slot:.1f}" y="{height - 16}" '
+                        f'font-size="10" text-anchor="middle">{name[:10]}</text>')
     return (f'<svg width="{width}" height="{height}" role="img">'
             + "".join(bars) + "</svg>")
 
@@ -285,6 +289,29 @@ def html_report(lines, mark, summary, drift_rows, bins, generated_for) -> str:
     return "\n".join(parts)
 
 
+def write_report(run: RunResults, database_path: str, output_dir: Path) -> Path:
+    """Write the report of `run` under output_dir, print it, return the
+    Markdown file's path."""
+    # A run that stopped has nothing in the database: it holds an earlier run.
+    database = Database(None if run.stopped else database_path)
+    lines = check_lines(run, database)
+    mark, summary = verdict(run)
+    drift_rows, bins = drift_data(database)
+    metadata = (run.results or {}).get("metadata", {})
+    generated_for = (f"{metadata['invocation_id']} at {metadata['generated_at']}"
+                     if metadata else "that left no results")
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    text = markdown(lines, mark, summary, drift_rows, generated_for)
+    report_path = output_dir / "validation_report.md"
+    report_path.write_text(text + "\n")
+    (output_dir / "validation_report.html").write_text(
+        html_report(lines, mark, summary, drift_rows, bins, generated_for))
+    print(text)
+    print(f"\nReport: {report_path} and {output_dir / 'validation_report.html'}")
+    return report_path
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target-path", type=Path, default=Path("target"))
@@ -294,35 +321,17 @@ def main(argv=None) -> int:
         "DUCKDB_PATH", "feature_pipeline.duckdb"))
     args = parser.parse_args(argv)
 
-    results_path = args.target_path / "run_results.json"
-    if not results_path.is_file():
-        print(f"No dbt run to report on: {results_path} does not exist.",
-              file=sys.stderr)
+    run = RunResults(args.target_path)
+    if run.results is None:
+        print(f"No dbt run to report on: {args.target_path / 'run_results.json'} "
+              "does not exist.", file=sys.stderr)
         return 1
-    run_results = json.loads(results_path.read_text())
-    command = run_results.get("args", {}).get("which")
-    if command not in ("build", "run", "test"):
-        print(f"The last dbt command in {args.target_path} was `{command}`, "
-              "not `build`: there is no run to report on.", file=sys.stderr)
+    if not run.is_full_build:
+        print(f"The last dbt invocation in {args.target_path} was "
+              f"`{run.invocation}`, not a full `dbt build`, so the report "
+              "was left as it was.", file=sys.stderr)
         return 1
-    manifest = json.loads((args.target_path / "manifest.json").read_text())
-    output_dir = args.output_dir or Path(run_vars(run_results)["output_dir"])
-
-    database = Database(args.database)
-    lines = check_lines(run_results, manifest, database)
-    mark, summary = verdict(run_results, lines)
-    drift_rows, bins = drift_data(database)
-    generated_for = (f"{run_results['metadata']['invocation_id']} at "
-                     f"{run_results['metadata']['generated_at']}")
-
-    output_dir.mkdir(parents=True, exist_ok=True)
-    text = markdown(lines, mark, summary, drift_rows, generated_for)
-    (output_dir / "validation_report.md").write_text(text + "\n")
-    (output_dir / "validation_report.html").write_text(
-        html_report(lines, mark, summary, drift_rows, bins, generated_for))
-    print(text)
-    print(f"\nReport: {output_dir / 'validation_report.md'} and "
-          f"{output_dir / 'validation_report.html'}")
+    write_report(run, args.database, args.output_dir or Path(run.vars["output_dir"]))
     return 0
 
 

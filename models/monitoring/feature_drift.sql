@@ -7,7 +7,9 @@
     baseline reports every feature as skipped.
 -#}
 
-{%- set features = drift_numeric_features() + ['region'] %}
+-- depends_on: {{ ref('regions') }}
+
+{%- set features = drift_features() | map(attribute='name') | list %}
 
 with bins as (
     select

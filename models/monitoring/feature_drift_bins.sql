@@ -1,13 +1,21 @@
 {#-
     The distribution of every feature in this run against a baseline, bin by
     bin: numeric features in 10 bins cut at the baseline's deciles, the
-    region as its categories. The shares feed the Population Stability
-    Index in feature_drift and the histograms of the validation report.
-    Without a baseline (a first run) the model is empty and drift is
-    reported as skipped.
+    others (text, booleans, the region) by category, over the categories of
+    both sides. The features are the contract columns of user_features
+    (macros/drift.sql). The shares feed the Population Stability Index in
+    feature_drift and the histograms of the validation report. Without a
+    baseline (a first run) the model is empty and drift is reported as
+    skipped.
 -#}
 
-{%- set features = drift_numeric_features() %}
+-- depends_on: {{ ref('regions') }}
+
+{%- set all_features = drift_features() %}
+{%- set features = all_features | selectattr('kind', 'equalto', 'numeric')
+    | map(attribute='name') | list %}
+{%- set categorical_features = all_features
+    | selectattr('kind', 'equalto', 'categorical') | list %}
 {%- set baseline_exists = drift_baseline_exists() %}
 
 with current_features as (
@@ -108,51 +116,54 @@ numeric_bins as (
             and bins.bin_index = bin_counts.bin_index
 ),
 
-region_labels as (
+category_sides as (
     select
         'current' as side,
-        {{ drift_region_label('current_features') }} as region
+        {{ drift_categories(categorical_features, 'current_features') }}
     from current_features
     union all
     select
         'baseline' as side,
-        {{ drift_region_label('baseline_features') }} as region
+        {{ drift_categories(categorical_features, 'baseline_features') }}
     from baseline_features
 ),
 
-region_categories as (
-    select
-        region,
-        row_number() over (order by region) - 1 as bin_index
-    from (
-        select region from {{ ref('regions') }}
-        union all
-        select 'none' as region
-    )
+categories as (
+    unpivot category_sides
+    on {{ categorical_features | map(attribute='name') | join(', ') }}
+    into name feature value category
 ),
 
-region_bins as (
+category_counts as (
     select
-        'region' as feature,
+        feature,
+        category,
+        count(*) filter (where side = 'baseline') as baseline_count,
+        count(*) filter (where side = 'current') as current_count
+    from categories
+    group by feature, category
+),
+
+categorical_bins as (
+    {#- Every category seen on either side is a bin. #}
+    select
+        feature,
         'categorical' as feature_kind,
-        region_categories.bin_index,
-        region_categories.region as bin_label,
+        row_number() over (partition by feature order by category) - 1
+            as bin_index,
+        category as bin_label,
         cast(null as double) as lower_bound,
         cast(null as double) as upper_bound,
-        count(*) filter (where region_labels.side = 'baseline')
-            as baseline_count,
-        count(*) filter (where region_labels.side = 'current') as current_count
-    from region_categories
-    left join region_labels
-        on region_categories.region = region_labels.region
+        baseline_count,
+        current_count
+    from category_counts
     where {{ 'true' if baseline_exists else 'false' }}
-    group by all
 ),
 
 all_bins as (
     select * from numeric_bins
     union all
-    select * from region_bins
+    select * from categorical_bins
 ),
 
 shares as (

@@ -101,4 +101,4 @@ def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
         "user_features.lineage.json").read_text())
     described = lineage["output"]["features"]["favorite_category"]
     assert described["nulls"] == 0 and described["distinct"] == 5
-    assert len(described["top"]) == 5
+    assert len(described["top_values"]) == 5

@@ -10,28 +10,33 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import PROJECT_ROOT, SAMPLE_DIR, generate, run_dbt
+from conftest import DBT, PROJECT_ROOT, SAMPLE_DIR, generate, run_dbt
 
 AFTER_RUN = PROJECT_ROOT / "scripts" / "after_run.py"
+REPORT = PROJECT_ROOT / "scripts" / "validation_report.py"
+STOPPED = "dbt stopped before running any node; no results for this run"
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def after_run(run, env_extra: dict | None = None):
+def after_run(run, env_extra: dict | None = None, *args: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALERT_")}
     env.update(env_extra or {})
     started = time.monotonic()
     process = subprocess.run(
         [sys.executable, str(AFTER_RUN), "--target-path", str(run.target_dir),
-         "--database", str(run.output_dir.parent / "pipeline.duckdb")],
+         "--database", str(run.output_dir.parent / "pipeline.duckdb"), *args],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     return process, time.monotonic() - started
 
@@ -75,6 +80,8 @@ def failing_run(tmp_path_factory):
 
 
 def test_lineage_file_matches_the_raw_files_and_the_published_file(sample_run):
+    # The publish step wrote the lineage; the after-run step adds the run
+    # history, which names the same run.
     process, _ = after_run(sample_run)
     assert process.returncode == 0, process.stderr
     output = sample_run.output_dir
@@ -100,10 +107,8 @@ def test_lineage_file_matches_the_raw_files_and_the_published_file(sample_run):
         (sample_run.target_dir / "run_results.json").read_text())["metadata"]["invocation_id"]
     models = [m["model"] for m in lineage["transformations"]["models"]]
     assert models[0] == "stg_transaction_deliveries" and models[-1] == "publish_user_features"
-    assert all(len(m["compiled_sql_sha256"]) == 64 for m in lineage["transformations"]["models"])
+    assert all(len(m["code_sha256"]) == 64 for m in lineage["transformations"]["models"])
     assert set(lineage["transformations"]["versions"]) == {"dbt-core", "dbt-duckdb", "duckdb"}
-    assert lineage["checks"]["failed"] == 0 and lineage["checks"]["warned"] >= 3
-    assert {"staging", "marts", "publish"} <= set(lineage["stages"])
 
     history = next((output / "history").glob("as_of_date=*/user_features.lineage.json"))
     dated = json.loads(history.read_text())
@@ -187,3 +192,195 @@ def test_an_alert_counts_failed_warned_and_skipped_checks_apart(failing_run):
     assert counted["fail"] == 1 and counted["skipped"] > 0
     assert (f"{counted['fail']} failed, {counted['warn']} warned, "
             f"{counted['skipped']} skipped") in text, text
+
+# ------------------------------------------- a run that left no results
+
+def test_a_run_that_stops_before_any_node_is_a_failure_not_the_last_pass(tmp_path):
+    good = run_dbt(tmp_path / "run", SAMPLE_DIR)
+    assert good.returncode == 0, good.output
+    process, _ = after_run(good)
+    assert process.returncode == 0, process.stderr
+    results = good.target_dir / "run_results.json"
+    earlier = results.read_text()
+
+    # As `make build` does: note when dbt starts, give the follow-up that
+    # time and the vars dbt was given.
+    since = datetime.now(timezone.utc).isoformat()
+    stopped = run_dbt(tmp_path / "run", tmp_path / "no_such_landing")
+    assert stopped.returncode != 0
+    assert results.read_text() == earlier  # dbt left the last run's results
+    webhook = Webhook()
+    try:
+        process, _ = after_run(
+            stopped, {"ALERT_WEBHOOK_URL": webhook.url}, "--since", since,
+            "--vars", json.dumps({"output_dir": str(stopped.output_dir)}))
+    finally:
+        webhook.close()
+
+    assert process.returncode != 0
+    report = (stopped.output_dir / "validation_report.md").read_text()
+    assert report.startswith("# Validation report ❌"), report
+    assert STOPPED in report and "PASSED" not in report
+    assert "PASSED" not in (stopped.output_dir / "validation_report.html").read_text()
+    runs = [json.loads(line) for line in
+            (stopped.output_dir / "runs.jsonl").read_text().splitlines()]
+    assert [run["status"] for run in runs] == ["passed_with_warnings", "failed"]
+    assert runs[-1]["published_sha256"] is None and runs[-1]["rows_out"] is None
+    assert runs[-1]["run_id"] != runs[0]["run_id"]
+    assert len(webhook.received) == 1
+    assert STOPPED in webhook.received[0]["text"]
+
+
+@pytest.mark.parametrize("dbt_status, after_run_status, build_fails", [
+    (0, 0, False), (1, 0, True), (0, 1, True), (1, 1, True)])
+def test_make_build_fails_when_dbt_or_the_follow_up_failed(
+        tmp_path, dbt_status, after_run_status, build_fails):
+    # Stand-ins for dbt and Python: the exit codes are what is tested here.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, status in (("dbt", dbt_status), ("python", after_run_status)):
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / name}.args\n'
+                          f"exit {status}\n")
+        script.chmod(0o755)
+    (tmp_path / ".ready").touch()  # the stand-in venv needs no setup
+    process = subprocess.run(
+        ["make", "--no-print-directory", "build", f"VENV={tmp_path}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert (process.returncode != 0) == build_fails, process.stdout + process.stderr
+    follow_up = (tmp_path / "python.args").read_text().split()
+    assert follow_up[:2] == ["scripts/after_run.py", "--since"]
+    assert datetime.fromisoformat(follow_up[2].replace("Z", "+00:00")).tzinfo
+
+
+# ------------------------------------------ the report of a partial run
+
+def test_the_report_refuses_a_partial_invocation_and_keeps_the_last_report(tmp_path):
+    build = run_dbt(tmp_path / "run", SAMPLE_DIR)
+    assert build.returncode == 0, build.output
+    command = [sys.executable, str(REPORT), "--target-path", str(build.target_dir),
+               "--database", str(tmp_path / "run" / "pipeline.duckdb")]
+    assert subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True,
+                          timeout=300).returncode == 0
+    report = build.output_dir / "validation_report.md"
+    full_report = report.read_text()
+
+    partial = run_dbt(tmp_path / "run", SAMPLE_DIR, command="test",
+                      extra_args=("--select", "stg_transactions"))
+    assert partial.returncode == 0, partial.output
+    refused = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=300)
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "`dbt test --select stg_transactions`, not a full `dbt build`" in said, said
+    assert len(said.strip().splitlines()) == 1
+    assert report.read_text() == full_report
+
+
+# ---------------------------------------------- a text feature, end to end
+
+IGNORED = shutil.ignore_patterns(
+    ".venv", "target", "logs", "output", "*.duckdb", "*.duckdb.wal", ".git",
+    ".pytest_cache", "__pycache__", ".duckdb_tmp", ".bench")
+TEXT_FEATURE_VALUES = {"x0", "x1", "x2"}
+
+
+def add_text_feature(project: Path) -> None:
+    """Add a VARCHAR feature, favorite_category, to user_features in a copy
+    of the project: to the final select of the model (before `age`) and to
+    its contract. The one place to adapt when the mart changes shape."""
+    model = project / "models" / "marts" / "user_features.sql"
+    anchor = "user_profiles.age,"
+    sql = model.read_text()
+    assert sql.count(anchor) == 1, "user_features.sql changed shape"
+    model.write_text(sql.replace(
+        anchor, "'x' || cast(per_user.user_id % 3 as varchar)"
+                " as favorite_category,\n        " + anchor))
+
+    properties = project / "models" / "marts" / "user_features.yml"
+    document = yaml.safe_load(properties.read_text())
+    mart = next(m for m in document["models"] if m["name"] == "user_features")
+    names = [column["name"] for column in mart["columns"]]
+    mart["columns"].insert(names.index("age"), {
+        "name": "favorite_category", "data_type": "varchar",
+        "description": "A category-like text feature."})
+    for test in mart["data_tests"]:
+        if isinstance(test, dict) and "expect_table_columns_to_match_ordered_list" in test:
+            ordered = test["expect_table_columns_to_match_ordered_list"]["arguments"]["column_list"]
+            ordered.insert(ordered.index("age"), "favorite_category")
+    properties.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+
+@pytest.fixture(scope="module")
+def text_feature_project(tmp_path_factory):
+    """A copy of the project with a text feature, built twice with `make
+    build` (the second run has a baseline), then once with a plain `dbt
+    build`; the lineage file of the first run is kept."""
+    project = tmp_path_factory.mktemp("text_feature") / "project"
+    shutil.copytree(PROJECT_ROOT, project, ignore=IGNORED)
+    add_text_feature(project)
+    # Reuse the project's .venv; an old lock file keeps `setup` a no-op.
+    os.utime(project / "requirements.lock", (0, 0))
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ALERT_") and k not in ("RAW_DATA_DIR", "OUTPUT_DIR")}
+    env.update({"DUCKDB_PATH": str(project / "feature_pipeline.duckdb"),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+
+    def run(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(command, cwd=project, env=env, capture_output=True,
+                              text=True, timeout=900)
+
+    make_build = ("make", "--no-print-directory", "build", f"VENV={PROJECT_ROOT / '.venv'}")
+    first = run(*make_build)
+    lineage = project / "output" / "user_features.lineage.json"
+    first_lineage = json.loads(lineage.read_text()) if lineage.is_file() else None
+    second = run(*make_build)
+    plain = run(str(DBT), "build")
+    return project, first, first_lineage, second, plain
+
+
+def test_a_text_feature_is_described_by_its_most_frequent_values(text_feature_project):
+    project, first, lineage, second, _ = text_feature_project
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Traceback" not in first.stderr + second.stderr
+    features = lineage["output"]["features"]
+    described = features["favorite_category"]
+    assert described["nulls"] == 0 and described["distinct"] == 3
+    assert {top["value"] for top in described["top_values"]} == TEXT_FEATURE_VALUES
+    assert sum(top["count"] for top in described["top_values"]) == lineage["output"]["rows"]
+    assert {"min", "max", "mean"} <= set(features["age"])
+    assert {"min", "max", "mean"} <= set(features["region_EU"])
+
+    html = (project / "output" / "validation_report.html").read_text()
+    card = html[html.index("<b>favorite_category</b>"):]
+    card = card[:card.index("</div>")]
+    assert all(f">{value}</text>" in card for value in TEXT_FEATURE_VALUES), card
+
+
+def test_a_text_feature_is_compared_category_by_category(text_feature_project):
+    project, _, _, second, _ = text_feature_project
+    assert second.returncode == 0, second.stdout + second.stderr
+    database = duckdb.connect(str(project / "feature_pipeline.duckdb"), read_only=True)
+    try:
+        drift = {feature: (order, psi, reading) for feature, order, psi, reading in
+                 database.sql("select feature, feature_order, psi, drift "
+                              "from feature_drift").fetchall()}
+        labels = database.sql(
+            "select feature_kind, list(bin_label order by bin_index) "
+            "from feature_drift_bins where feature = 'favorite_category' "
+            "group by all").fetchall()
+    finally:
+        database.close()
+    # Same data as the baseline: no drift, and a PSI to say so.
+    assert drift["favorite_category"][1:] == (0, "none")
+    assert drift["favorite_category"][0] == drift["age"][0] - 1
+    assert labels == [("categorical", sorted(TEXT_FEATURE_VALUES))]
+    assert drift["region"][1:] == (0, "none")
+
+
+def test_make_build_and_a_plain_dbt_build_share_the_parsed_project(text_feature_project):
+    _, _, _, second, plain = text_feature_project
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "Unable to do partial parsing" not in plain.stdout, plain.stdout
