@@ -69,6 +69,11 @@
         {{ return("check " ~ check ~ " on " ~ subject ~ " found "
                   ~ result.failures ~ " failing row(s).") }}
     {%- endif -%}
+    {%- set message = (result.message or '') | string | trim -%}
+    {%- if 'Traceback' in message -%}
+        {#- A Python model's own sentence is the last line of its traceback. -#}
+        {%- set message = message.split('\n') | map('trim') | select | list | last -%}
+    {%- endif -%}
     {{ return(node.resource_type ~ " " ~ node.name ~ " failed: "
-              ~ (result.message or '') | string | trim | replace('\n', ' ') | truncate(300)) }}
+              ~ message | replace('\n', ' ') | truncate(300)) }}
 {% endmacro %}

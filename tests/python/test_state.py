@@ -153,6 +153,9 @@ def test_a_selected_build_publishes_only_what_it_loaded(tmp_path):
     assert ("Refusing to publish: 2 of the 2 landing files in "
             f"{other_landing} are not in the database the features were "
             "computed from") in other.output, other.output[-3000:]
+    # The run's summary says it in the same sentence, not as a traceback.
+    assert "STOPPED: model publish_user_features failed: RuntimeError: " \
+           "Refusing to publish:" in other.output
     assert {p.name: sha256(p) for p in first.output_dir.glob("user_features.*")} \
         == published
 
