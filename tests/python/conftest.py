@@ -131,5 +131,5 @@ def pytest_terminal_summary(terminalreporter):
     cases = documented_cases()
     tests = {name for names in cases.values() for name in names}
     terminalreporter.write_line(
-        f"bad input: {len(cases)} cases in docs/operations.md, proved by "
+        f"what happens when…: {len(cases)} cases in docs/operations.md, proved by "
         f"{len(tests)} tests")
