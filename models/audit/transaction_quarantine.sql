@@ -4,8 +4,9 @@
     the reason. Nothing leaves the pipeline silently: raw rows = rows of
     stg_transactions + rows dropped here (a singular test checks it).
 
-    A view over the cleaned history: imputed amounts show the current
-    category median, and profiles that arrive later take users out of it.
+    Rebuilt from the cleaned history on every run: imputed amounts show the
+    current category median, and profiles that arrive later take users out
+    of it.
 -#}
 
 with deliveries as (
