@@ -218,8 +218,9 @@ def page_lines(document: dict) -> list[str]:
         batch = runs["one_more_batch"]["wall_seconds"] - floor
         rebuild = runs["full_rebuild"]["wall_seconds"] - floor
         lines += ["", f"A run with nothing new costs {bench.fmt_seconds(floor)}:"
-                  " dbt's start-up, every node's own overhead, and the models"
-                  " and checks sized by users, which every run rebuilds. "
+                  " dbt's start-up, every node's own overhead, and what every"
+                  " run recomputes from the clean history (medians, features,"
+                  " quarantine) with its checks. "
                   f"Above that, the new day costs {bench.fmt_seconds(batch)} "
                   f"and the rebuild {bench.fmt_seconds(rebuild)}."]
         top = runs["one_more_batch"].get("breakdown") or {}
