@@ -41,7 +41,6 @@ import validation_report  # noqa: E402
 from run_results import STOPPED, RunResults, layer_of, parse_time  # noqa: E402
 
 log = logging.getLogger("after_run")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STAGE_FOLDERS = ["staging", "intermediate", "marts", "monitoring", "publish"]
 
 
