@@ -81,12 +81,10 @@ def describe_output(session, path):
     }
 
 
-def describe_inputs(plan, deliveries, root):
+def describe_inputs(plan, ranges, root):
     """Every landing file read, with its hash and, for transactions, the
-    time range of its rows as they were loaded."""
-    ranges = {path: (first, last) for path, first, last in rows_of(
-        deliveries, "select _source_file, min(transacted_at), "
-                    "max(transacted_at) from this group by 1")}
+    time range of its rows as they were loaded (``ranges``: file ->
+    (first, last))."""
     inputs = []
     for dataset, path, file_format, rows, sha256 in rows_of(
             plan, "select dataset, path, file_format, row_count, file_sha256 "
@@ -149,8 +147,7 @@ def git_commit():
         return "unknown"
 
 
-def lineage_document(session, plan, deliveries, latest, target_path,
-                     variables):
+def lineage_document(session, plan, ranges, latest, target_path, variables):
     """The lineage of the file at ``latest`` (docs/lineage.md)."""
     run_id, models = describe_transformations(target_path)
     root = variables["raw_data_dir"]
@@ -164,7 +161,7 @@ def lineage_document(session, plan, deliveries, latest, target_path,
         "schema_version": LINEAGE_SCHEMA_VERSION,
         "run_id": run_id,
         "published_at": datetime.now(timezone.utc).isoformat(),
-        "inputs": describe_inputs(plan, deliveries, root),
+        "inputs": describe_inputs(plan, ranges, root),
         "transformations": {
             "models": models,
             "versions": versions,

@@ -43,11 +43,10 @@ FILE_NAME = "user_features.parquet"
 TEMP_SUFFIX = ".tmp"
 
 
-def refuse_unless_loaded_from_plan(plan, deliveries, profiles, root):
+def refuse_unless_loaded_from_plan(plan, ranges, profiles, root):
     """Stop when a landing file this run names is not what the features
     were computed from."""
-    loaded = {path for (path,) in rows_of(
-        deliveries, "select distinct _source_file from this")}
+    loaded = set(ranges)
     loaded |= {path for (path,) in rows_of(
         profiles, "select distinct _source_file from this")}
     planned = [path for (path,) in rows_of(
@@ -106,14 +105,18 @@ def model(dbt, session):
     dbt.ref("transaction_volume_anomaly")
 
     root = rows_of(plan, "select any_value(landing_root) from this")[0][0]
-    refuse_unless_loaded_from_plan(plan, deliveries, profiles, root)
+    # One pass over the stored transactions: which files they came from,
+    # and each file's time range (for the check, the date and the lineage).
+    ranges = {path: (first, last) for path, first, last in rows_of(
+        deliveries, "select _source_file, min(transacted_at), "
+                    "max(transacted_at) from this group by 1")}
+    refuse_unless_loaded_from_plan(plan, ranges, profiles, root)
     rows = features.aggregate("count(*)").fetchall()[0][0]
     if rows == 0:
         raise RuntimeError(
             "user_features is empty (no transaction joined a user profile); "
             f"refusing to publish it, {output_dir / FILE_NAME} is unchanged.")
-    as_of_date = rows_of(
-        deliveries, "select cast(max(transacted_at) as date) from this")[0][0]
+    as_of_date = max(last for _, last in ranges.values()).date()
 
     targets = [
         output_dir / FILE_NAME,
@@ -143,7 +146,7 @@ def model(dbt, session):
     stale = [target for target in targets if not lineage_matches(target)]
     if stale:
         document = lineage_document(
-            session, plan, deliveries, latest,
+            session, plan, ranges, latest,
             target_path=Path(dbt.config.get("target_path")),
             variables={"raw_data_dir": dbt.config.get("raw_data_dir"),
                        "output_dir": str(output_dir)})
