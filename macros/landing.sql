@@ -117,9 +117,11 @@
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set root = (var('raw_data_dir') | string).rstrip('/') -%}
     {%- set loads = this_run_loads_transactions() -%}
-    {#- A command that loads nothing reads every file (its checks see all
-        of them); a load reads only the files not committed before. -#}
-    {%- set loaded = {'transactions': committed_transaction_loads()} if loads else {} -%}
+    {#- A load reads only the files not committed before. A command that
+        loads nothing reads every file (its checks see all of them), but
+        inspects only those not committed before. -#}
+    {%- set loaded = {'transactions': committed_transaction_loads(),
+                      'read_all': not loads} -%}
     {%- set load_id = next_load_id() -%}
     {%- set inspection = run_query(
         "select inspect_landing(" ~ sql_literal(root) ~ ", "
@@ -199,7 +201,10 @@
     {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " "
            ~ found.format ~ " file(s), "
            ~ reading | sum(attribute='rows') ~ " rows, in " ~ root
-           ~ (" (rebuilding: " ~ found.reason ~ ")" if found.mode == 'rebuild' else ""),
+           ~ (" (rebuilding: " ~ found.reason ~ ")" if found.mode == 'rebuild' else "")
+           ~ ("; " ~ (reading | length - found.inspected) ~ " of them inspected"
+              ~ " when they were loaded, not again"
+              if found.inspected < reading | length else ""),
            info=true) }}
     {%- endif %}
     {%- endfor %}

@@ -437,10 +437,14 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
 
     `loaded_json` maps each incremental dataset to what the database already
     holds (see `plan_load`), or to null when nothing usable was loaded.
-    Datasets not in it are read whole.
+    Datasets not in it are read whole. With `"read_all": true` beside the
+    datasets (a command that loads nothing), every file is read, but a file
+    loaded before and unchanged is not inspected again: it was when it was
+    loaded.
     """
     contract = json.loads(contract_json)
     incremental = json.loads(loaded_json or "{}")
+    read_all = incremental.pop("read_all", False)
     try:
         root_path = Path(root)
         if not root_path.is_dir():
@@ -454,6 +458,9 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
             fmt, files = _dataset_files(root_path, dataset, warnings)
             if dataset in incremental:
                 plan = plan_load(root_path, fmt, files, incremental[dataset])
+                if read_all:
+                    plan = {**plan, "mode": "full", "missing": [],
+                            "reason": "read whole: this command loads nothing"}
             else:
                 plan = {"mode": "full", "reason": "read whole on every run",
                         "load": list(files), "missing": []}
@@ -462,10 +469,15 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
             skipped = []
             for path in files:
                 if path not in plan["load"]:
-                    # Loaded before and unchanged: not read again.
-                    skipped.append({"path": str(path), "action": "skip",
-                                    "fingerprint": fingerprint(path),
-                                    **known[str(path)]})
+                    # Loaded before and unchanged: not inspected again, and
+                    # not read again unless the command reads every file.
+                    entry = {"path": str(path), "fingerprint": fingerprint(path),
+                             **known[str(path)]}
+                    if read_all:
+                        inspected.append({**entry, "action": "load",
+                                          "columns": None})
+                    else:
+                        skipped.append({**entry, "action": "skip"})
                     continue
                 if path.stat().st_size == 0:
                     raise LandingError(f"{path} is empty (0 bytes).")
@@ -477,12 +489,13 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
             if not inspected:
                 datasets[dataset] = {
                     "format": fmt, "mode": plan["mode"],
-                    "reason": plan["reason"], "files": skipped,
+                    "reason": plan["reason"], "inspected": 0, "files": skipped,
                     "missing": plan["missing"],
                     "reader_sql": empty_reader_sql(columns)}
                 continue
-            first = inspected[0]
-            for other in inspected[1:]:
+            checked = [f for f in inspected if f["columns"] is not None]
+            first = checked[0] if checked else None
+            for other in checked[1:]:
                 if other["columns"] != first["columns"]:
                     raise LandingError(
                         f"{other['path']} has columns {other['columns']}, but "
@@ -495,6 +508,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 "format": fmt,
                 "mode": plan["mode"],
                 "reason": plan["reason"],
+                "inspected": len(checked),
                 "files": sorted(inspected + skipped, key=lambda f: f["path"]),
                 "missing": plan["missing"],
                 "reader_sql": landing_reader_sql(

@@ -58,12 +58,16 @@ def number(value) -> str:
 
 def stage_of(node: dict, run: RunResults) -> str:
     if node["resource_type"] == "model":
-        return LAYER_STAGES.get(layer_of(node), "staging")
+        # A model may name its stage (the staging table of delivered rows
+        # holds the input as delivered); otherwise its layer decides.
+        meta = (node.get("config") or {}).get("meta") or {}
+        return meta.get("report_stage") or LAYER_STAGES.get(layer_of(node), "staging")
     if node.get("sources"):
         return "input"
-    stages = {LAYER_STAGES.get(layer_of(run.node(parent)), "staging")
+    stages = {stage_of(run.node(parent), run)
               for parent in node["depends_on"]["nodes"] if parent.startswith("model.")}
-    return next((stage for stage in ("drift", "output") if stage in stages), "staging")
+    return next((stage for stage in ("drift", "output", "staging") if stage in stages),
+                "input" if stages else "staging")
 
 
 class Database:
@@ -84,22 +88,60 @@ class Database:
             return None
 
 
-def relation_sql(node: dict, manifest: dict) -> str | None:
-    """The SQL name of the relation a test checks."""
+def scope_of(node: dict, manifest: dict) -> tuple[str, str] | None:
+    """The rows a test checked: its relation and its `where` config."""
     if node.get("sources"):
-        source_name, table = node["sources"][0]
-        return f"landing_{table}()"
-    attached = node.get("attached_node")
-    if attached and attached in manifest["nodes"]:
-        return f'main."{manifest["nodes"][attached]["alias"]}"'
+        _, table = node["sources"][0]
+        relation = f"landing_{table}()"
+    elif node.get("attached_node") in manifest["nodes"]:
+        relation = f'main."{manifest["nodes"][node["attached_node"]]["alias"]}"'
+    else:
+        return None
+    return relation, (node.get("config") or {}).get("where") or "true"
+
+
+def null_column(node: dict) -> str | None:
+    meta = node.get("test_metadata") or {}
+    if meta.get("name") == "expect_column_values_to_not_be_null":
+        return node.get("column_name")
     return None
 
 
-def found_text(node: dict, result: dict, manifest: dict, database: Database) -> str:
-    """What the check found, in words."""
+class Counts:
+    """Row and null counts of the relations the run's tests checked, each
+    relation read once, with every null count it needs in the same pass."""
+
+    def __init__(self, nodes: list[dict], manifest: dict, database: Database):
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for node in nodes:
+            scope = scope_of(node, manifest)
+            if scope:
+                columns = wanted.setdefault(scope, [])
+                column = null_column(node)
+                if column and column not in columns:
+                    columns.append(column)
+        self.counts: dict[tuple[str, str], dict] = {}
+        for (relation, where), columns in wanted.items():
+            measures = ["count(*)"] + [
+                f'count(*) filter (where "{column}" is null)' for column in columns]
+            query = f"select {', '.join(measures)} from {relation} where {where}"
+            if relation.startswith("landing_") and not columns:
+                # Rows of landing files: counted by the landing hook already.
+                query = ("select sum(row_count) from main.landing_plan "
+                         f"where action = 'load' and dataset = '{relation[8:-2]}'")
+            rows = database.query(query)
+            if rows:
+                self.counts[(relation, where)] = {
+                    "rows": rows[0][0], **dict(zip(columns, rows[0][1:]))}
+
+    def of(self, node: dict, manifest: dict) -> dict:
+        return self.counts.get(scope_of(node, manifest) or ("", ""), {})
+
+
+def found_text(node: dict, result: dict, counts: dict) -> str:
+    """What the check found, in words; `counts` are the checked rows'."""
     meta = node.get("test_metadata") or {}
     kwargs = meta.get("kwargs", {})
-    column = node.get("column_name")
     failures = result.get("failures")
     status = result["status"]
     if status == "error":
@@ -109,24 +151,16 @@ def found_text(node: dict, result: dict, manifest: dict, database: Database) -> 
     if node["resource_type"] == "unit_test":
         return "as expected" if status == "pass" else "differs from expected"
 
-    relation = relation_sql(node, manifest)
-    total = None
-    if relation:
-        rows = database.query(f"select count(*) from {relation}")
-        total = rows[0][0] if rows else None
-
+    total = counts.get("rows")
     name = meta.get("name", "")
-    if name == "expect_column_values_to_not_be_null" and relation and column:
-        rows = database.query(
-            f'select count(*) filter (where "{column}" is null), count(*) '
-            f"from {relation}")
-        if rows and rows[0][1]:
-            nulls, count = rows[0]
-            share = nulls / count
-            limit = 1 - float(kwargs.get("mostly", 1.0))
-            sign = "≤" if share <= limit else ">"
-            return (f"{number(nulls)} nulls, {share:.1%} {sign} {limit:.0%}"
-                    .replace("%", " %"))
+    column = null_column(node)
+    if column and total and column in counts:
+        nulls = counts[column]
+        share = nulls / total
+        limit = 1 - float(kwargs.get("mostly", 1.0))
+        sign = "≤" if share <= limit else ">"
+        return (f"{number(nulls)} nulls, {share:.1%} {sign} {limit:.0%}"
+                .replace("%", " %"))
     if not failures:
         return "no failing rows"
     if name == "expect_column_values_to_be_between":
@@ -145,6 +179,10 @@ def found_text(node: dict, result: dict, manifest: dict, database: Database) -> 
 
 def check_lines(run: RunResults, database: Database) -> list[dict]:
     lines = []
+    tests = [run.node(r["unique_id"]) for r in run.node_results
+             if r["status"] not in ("error", "skipped")]
+    counts = Counts([n for n in tests if n and n["resource_type"] == "test"],
+                    run.manifest, database)
     for result in run.node_results:
         node = run.node(result["unique_id"])
         if node is None or node["resource_type"] not in ("test", "unit_test", "model"):
@@ -176,7 +214,7 @@ def check_lines(run: RunResults, database: Database) -> list[dict]:
             "check": check,
             "subject": subject,
             "severity": (node.get("config") or {}).get("severity", "").lower(),
-            "found": found_text(node, result, run.manifest, database),
+            "found": found_text(node, result, counts.of(node, run.manifest)),
             "audit_table": (f"main_audit.{node['alias']}"
                             if result.get("failures") and node["resource_type"] == "test"
                             else ""),

@@ -129,8 +129,9 @@ def raw_defect_counts(landing: Path) -> dict[str, int]:
     return {
         "null_amounts": int(amount.isna().sum()),
         "amounts_out_of_range": int(((amount < 0.01) | (amount > 10_000)).sum()),
-        "repeated_transaction_ids": int(
-            raw["transaction_id"].value_counts().gt(1).sum()),
+        # Deliveries after the first of their transaction_id.
+        "repeated_deliveries": int(
+            len(raw) - raw["transaction_id"].nunique()),
     }
 
 

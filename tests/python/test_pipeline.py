@@ -65,7 +65,7 @@ def test_every_unit_and_error_check_passes_on_sample(sample_run):
 def test_input_checks_warn_about_sample_defects_with_counts(sample_run):
     counts = raw_defect_counts(SAMPLE_DIR)
     assert counts["null_amounts"] > 0
-    assert counts["repeated_transaction_ids"] > 0
+    assert counts["repeated_deliveries"] > 0
     warned = {r["unique_id"]: r["failures"] for r in sample_run.results
               if r["status"] == "warn"}
 
@@ -74,11 +74,12 @@ def test_input_checks_warn_about_sample_defects_with_counts(sample_run):
         assert len(hits) == 1, (fragment, list(warned))
         return hits[0]
 
-    assert failures("source_not_null_landing_transactions_amount") \
+    # The delivered values are checked where they are stored.
+    assert failures("not_null_stg_transaction_deliveries_amount") \
         == counts["null_amounts"]
-    assert failures("source_unique_landing_transactions_transaction_id") \
-        == counts["repeated_transaction_ids"]
-    assert failures("be_between_landing_transactions_amount") \
+    assert failures("transaction_id_delivered_once") \
+        == counts["repeated_deliveries"]
+    assert failures("be_between_stg_transaction_deliveries_amount") \
         == counts["amounts_out_of_range"]
     # Warnings are reported, and say so in the log with their counts.
     assert f"WARN {counts['null_amounts']}" in sample_run.output
