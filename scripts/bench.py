@@ -673,7 +673,7 @@ def many_files_section(doc: dict) -> str:
 
 
 def write_chart(doc: dict, path: Path) -> bool:
-    done = [r for r in doc.get("sizes", [])]
+    done = doc.get("sizes", [])
     if not done:
         return False
     import matplotlib
