@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 DOCS_PORT ?= 8080
+# The lesson whose pandas code `make bench` measures (the user's copy).
+LESSON ?=
 # Only the paths given to make (RAW_DATA_DIR, OUTPUT_DIR) become --vars; by
 # default there are none, so `make build` and a plain `dbt build` share one
 # partial-parse state (other --vars make dbt re-parse the whole project).
@@ -85,12 +87,12 @@ fmt: setup
 sample: setup
 	$(BIN)/python scripts/generate_raw_data.py --out data/raw
 
-## bench: dbt build against the pandas reference at 50k, 1M and 10M rows, then one more daily
-##        batch on 10M rows of history in 100 daily files against a full rebuild; writes
-##        docs/BENCHMARKS.md (BENCH_SIZES=50k,1m to choose sizes; BENCH_ARGS=--with-100m adds 100M)
+## bench: dbt build against the pandas reference and the lesson's pandas code at 50k-100M
+##        rows, one more daily batch on 10M and 100M of history, 300 daily CSV files;
+##        writes docs/BENCHMARKS.md. LESSON=path/to/lesson.md measures the lesson's code;
+##        BENCH_ARGS passes options (e.g. --sizes 50k,1m --incremental none; see scripts/bench.py)
 bench: setup
-	$(BIN)/python scripts/bench.py $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES)) $(BENCH_ARGS)
-	$(BIN)/python scripts/bench_incremental.py
+	$(BIN)/python scripts/bench.py $(if $(LESSON),--lesson "$(LESSON)") $(BENCH_ARGS)
 
 ## lock: re-pin requirements.lock from requirements.in
 lock:
