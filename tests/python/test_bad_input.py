@@ -277,7 +277,8 @@ def test_unknown_category_and_region_are_kept_and_warned(parquet_case):
     run = parquet_case.run()
     parquet_case.assert_goes_on(
         run,
-        "WARNING: check relationships on landing transactions",
+        "WARNING: check relationships on stg_transaction_deliveries, column "
+        "category",
         "WARNING: check relationships on landing user_profiles",
     )
     published = pd.read_parquet(parquet_case.output / "user_features.parquet")
@@ -295,8 +296,9 @@ def test_timestamps_in_the_future_warn(parquet_case):
     frame.to_parquet(path, index=False)
     run = parquet_case.run()
     parquet_case.assert_goes_on(
-        run, "WARNING: check expect_column_values_to_be_between on landing "
-             "transactions", "column timestamp found 1 failing row(s).")
+        run, "WARNING: check expect_column_values_to_be_between on "
+             "stg_transaction_deliveries",
+        "column transacted_at found 1 failing row(s).")
 
 
 def test_absurd_amounts_stop_the_run(parquet_case):
