@@ -189,7 +189,7 @@
            ~ ("" if reading | length == 1 else "s") ~ ", "
            ~ reading | sum(attribute='rows') ~ " rows; "
            ~ held ~ " file" ~ ("" if held == 1 else "s")
-           ~ " loaded before, in " ~ root,
+           ~ " loaded before, in " ~ root ~ "; inspected " ~ found.inspected,
            info=true) }}
     {%- if found.missing %}
     {{ log("WARNING: landing: " ~ found.missing | length ~ " loaded file(s) of "
@@ -202,8 +202,9 @@
            ~ found.format ~ " file(s), "
            ~ reading | sum(attribute='rows') ~ " rows, in " ~ root
            ~ (" (rebuilding: " ~ found.reason ~ ")" if found.mode == 'rebuild' else "")
-           ~ ("; " ~ (reading | length - found.inspected) ~ " of them inspected"
-              ~ " when they were loaded, not again"
+           ~ "; inspected " ~ found.inspected
+           ~ (" (" ~ (reading | length - found.inspected) ~ " were inspected"
+              ~ " when they were loaded)"
               if found.inspected < reading | length else ""),
            info=true) }}
     {%- endif %}
