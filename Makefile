@@ -56,8 +56,12 @@ report: setup
 	$(BIN)/python scripts/validation_report.py
 
 ## test: lint, then dbt unit and data tests on real runs, plus the Python test suite
+# The suite runs on every core (TEST_WORKERS=0: in this process). Tests that
+# share a build stay on one worker, the slowest files start first
+# (tests/python/conftest.py), so the order is ours, not pytest-xdist's.
+TEST_WORKERS ?= auto
 test: setup lint
-	$(BIN)/python -m pytest tests/python
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests/python
 
 ## lint: SQL style (SQLFluff) and project rules (dbt-score); fails on any violation
 # Both checks always run, so one pass lists every violation.

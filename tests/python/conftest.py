@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,15 +78,82 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
     variables = json.dumps({"raw_data_dir": str(raw_dir),
                             "output_dir": str(output_dir),
                             **(extra_vars or {})})
-    process = subprocess.run(
-        [*prefix, str(DBT), command, "--vars", variables,
-         "--target-path", str(target_dir), "--log-path", str(workdir / "logs"),
-         *extra_args],
-        cwd=project, env=env, capture_output=True, text=True,
-        timeout=900,
-    )
-    return DbtRun(process.returncode, process.stdout + process.stderr,
-                  output_dir, target_dir)
+    argv = [str(DBT), command, "--vars", variables,
+            "--target-path", str(target_dir), "--log-path", str(workdir / "logs"),
+            *extra_args]
+    if prefix or not FORK_DBT:
+        process = subprocess.run([*prefix, *argv], cwd=project, env=env,
+                                 capture_output=True, text=True, timeout=900)
+        returncode, output = process.returncode, process.stdout + process.stderr
+    else:
+        returncode, output = fork_server().run(argv, project, env, timeout=900)
+    return DbtRun(returncode, output, output_dir, target_dir)
+
+
+# FEATURE_PIPELINE_TESTS_FORK=0 starts every dbt command as a new process
+# from scratch; by default they are forked from a server with dbt imported.
+FORK_DBT = os.environ.get("FEATURE_PIPELINE_TESTS_FORK", "1") != "0"
+FORK_SERVER = Path(__file__).with_name("dbt_forkserver.py")
+
+
+class ForkServer:
+    """Client of dbt_forkserver.py: runs `dbt` commands as processes forked
+    from one that has already imported dbt (one server per test process)."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, str(FORK_SERVER)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+        self.outputs = Path(tempfile.mkdtemp(prefix="dbt-forkserver-"))
+        assert json.loads(self.reply(timeout=120)) == {"ready": True}
+
+    def reply(self, timeout: float) -> str:
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            raise subprocess.TimeoutExpired("dbt", timeout)
+        line = self.process.stdout.readline()
+        assert line, "the dbt fork server ended"
+        return line
+
+    def run(self, argv: list[str], cwd: Path, env: dict,
+            timeout: float) -> tuple[int, str]:
+        stdout, stderr = self.outputs / "stdout", self.outputs / "stderr"
+        self.process.stdin.write(json.dumps({
+            "argv": argv, "cwd": str(cwd), "env": env,
+            "stdout": str(stdout), "stderr": str(stderr)}) + "\n")
+        self.process.stdin.flush()
+        pid = json.loads(self.reply(timeout=60))["pid"]
+        try:
+            returncode = json.loads(self.reply(timeout))["returncode"]
+        except subprocess.TimeoutExpired:
+            os.kill(pid, 9)
+            self.close()
+            raise
+        output = stdout.read_text() + stderr.read_text()
+        return returncode, output
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        shutil.rmtree(self.outputs, ignore_errors=True)
+
+
+_fork_server: ForkServer | None = None
+
+
+def fork_server() -> ForkServer:
+    global _fork_server
+    if _fork_server is None or not _fork_server.alive():
+        _fork_server = ForkServer()
+    return _fork_server
+
+
+def pytest_sessionfinish(session):
+    if _fork_server is not None and _fork_server.alive():
+        _fork_server.close()
 
 
 def generate(out: Path, *args: str) -> Path:
@@ -133,3 +202,45 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"what happens when…: {len(cases)} cases in docs/operations.md, proved by "
         f"{len(tests)} tests")
+
+
+# ------------------------------------------------- running in parallel
+# `make test` runs the suite on every core with pytest-xdist
+# (`-n auto --dist loadgroup`). Tests that share an expensive module
+# fixture go to one worker together, so it is built once; the slowest
+# files are handed out first, so the workers finish together.
+
+SHARED_BUILDS = {
+    # module: {fixture: the one worker's group}
+    "test_crash_and_concurrency.py": {"reference_run": "crash_reference_run"},
+    "test_observability.py": {"failing_run": "failing_run",
+                              "text_feature_project": "text_feature_project"},
+    "test_lint.py": {"tiny_manifest": "tiny_manifest", "broken_lint": "broken_lint"},
+    "test_docs.py": {"manifest": "docs_manifest"},
+    "test_quality.py": {"good_build": "quality_good_build"},
+}
+SLOWEST_FIRST = ["test_crash_and_concurrency.py", "test_incremental.py",
+                 "test_observability.py", "test_lint.py", "test_bench.py",
+                 "test_state.py", "test_quality.py", "test_pipeline.py",
+                 "test_contributing.py", "test_bad_input.py"]
+
+
+# The tests on the 4M-row landing take minutes: they go to two groups, each
+# of which makes that landing's reference build once.
+SPLIT_IN_TWO = {"crash_reference_run"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    seen: dict[str, int] = {}
+    for item in items:
+        module = item.path.name
+        for fixture, group in SHARED_BUILDS.get(module, {}).items():
+            if fixture in item.fixturenames:
+                if group in SPLIT_IN_TWO:
+                    seen[group] = seen.get(group, 0) + 1
+                    group = f"{group}_{seen[group] % 2 + 1}"
+                item.add_marker(pytest.mark.xdist_group(group))
+    # Whole modules move, so a module fixture is still made once.
+    rank = {name: index for index, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
