@@ -57,14 +57,19 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
             extra_vars: dict | None = None,
             extra_env: dict | None = None,
             project: Path = PROJECT_ROOT,
-            prefix: tuple[str, ...] = ()) -> DbtRun:
+            prefix: tuple[str, ...] = (),
+            unit_tests: bool = False) -> DbtRun:
     """Run one dbt command in the project, isolated under `workdir`.
 
     Each run gets its own DuckDB file, target and log folders, so tests
     never touch the developer's database or published output. `project`
     runs a copy of the project instead; `prefix` wraps the command (e.g.
-    in faketime).
+    in faketime). A `build` leaves out dbt's unit tests, as `make build`
+    does (they check SQL on fixtures, not the data): the shared sample
+    build runs them (`unit_tests=True`).
     """
+    if command == "build" and not unit_tests and "unit_test" not in extra_args:
+        extra_args = (*extra_args, "--exclude-resource-type", "unit_test")
     workdir.mkdir(parents=True, exist_ok=True)
     output_dir = output_dir or workdir / "output"
     target_dir = workdir / "target"
@@ -166,7 +171,7 @@ def generate(out: Path, *args: str) -> Path:
 def sample_run(tmp_path_factory) -> DbtRun:
     """`dbt build` on the bundled sample, shared by the tests that read it."""
     workdir = tmp_path_factory.mktemp("sample")
-    run = run_dbt(workdir, SAMPLE_DIR)
+    run = run_dbt(workdir, SAMPLE_DIR, unit_tests=True)
     assert run.returncode == 0, run.output
     return run
 
