@@ -15,12 +15,23 @@ def _is_not_null(test) -> bool:
             and test.kwargs.get("mostly", 1) == 1)
 
 
+def _is_enforced_not_null(model: Model, column) -> bool:
+    """A not_null constraint of an enforced contract: DuckDB refuses the
+    null as the table is written, so no test needs to look for it."""
+    enforced = ((model.config or {}).get("contract") or {}).get("enforced")
+    return bool(enforced) and any(
+        constraint.type == "not_null" for constraint in column.constraints)
+
+
 @rule(severity=Severity.HIGH)
 def model_has_primary_key_test(model: Model) -> RuleViolation | None:
-    """A model has unique + not_null on one column, or a compound key test."""
+    """A model has unique + not_null on one column, or a compound key test.
+    An enforced contract's not_null constraint counts as not_null."""
     for column in model.columns:
         types = {test.type for test in column.tests}
-        if "unique" in types and any(map(_is_not_null, column.tests)):
+        not_null = (any(map(_is_not_null, column.tests))
+                    or _is_enforced_not_null(model, column))
+        if "unique" in types and not_null:
             return None
     if any(test.type in COMPOUND_UNIQUE for test in model.tests):
         return None

@@ -50,6 +50,12 @@ def model_entry(name, description=True, column_description=True,
     entry = {"name": name, "columns": [id_column]}
     if key == "column":
         id_column["data_tests"] = ["unique", "not_null"]
+    elif key in ("constraint", "loose_constraint"):
+        # not_null as a contract constraint: a key only when enforced.
+        id_column.update(data_type="integer",
+                         constraints=[{"type": "not_null"}],
+                         data_tests=["unique"])
+        entry["config"] = {"contract": {"enforced": key == "constraint"}}
     elif key == "compound":
         entry["columns"].append({"name": "other", "description": "Other."})
         entry["data_tests"] = [{"expect_compound_columns_to_be_unique": {
@@ -82,6 +88,8 @@ TINY_MODELS = {
     "marts/undescribed": (FROM_STG, {"description": False}),
     "marts/bare_columns": (FROM_STG, {"column_description": False}),
     "marts/no_key": (FROM_STG, {"key": None}),
+    "marts/constraint_key": (FROM_STG, {"key": "constraint"}),
+    "marts/loose_constraint_key": (FROM_STG, {"key": "loose_constraint"}),
     # Four views in a row: only the fourth goes past the limit of 3.
     "intermediate/int_chain_1": (FROM_STG, {}),
     "intermediate/int_chain_2": ("select id from {{ ref('int_chain_1') }}", {}),
@@ -97,7 +105,7 @@ EXPECTED = {
                                    "int_misplaced"},
     dag.no_model_reads_a_source_and_a_model: {"stg_joins_model"},
     dag.no_long_view_chains: {"int_chain_4"},
-    testing.model_has_primary_key_test: {"no_key"},
+    testing.model_has_primary_key_test: {"no_key", "loose_constraint_key"},
     sources.source_has_freshness: {"raw.stale"},
     docs.model_has_description: {"undescribed"},
     docs.model_columns_have_descriptions: {"bare_columns"},
