@@ -18,8 +18,9 @@ Two files are published, each with a lineage file beside it
   the date is that of the latest transaction in the data (not the wall
   clock), so a re-run on the same data overwrites its own partition.
 
-Each Parquet file is written under a temporary name in its own directory,
-read back and checked, fsynced, and only then renamed over the previous
+Each Parquet file is written under a temporary name in its own directory
+(the history copy from the latest's checked bytes), read back and checked,
+fsynced, and only then renamed over the previous
 file; its lineage follows the same way. A rename within one directory is
 atomic. Every run compares each lineage file with the Parquet file beside
 it and rewrites it when they disagree (a run killed between the two
@@ -28,6 +29,7 @@ change (a run with no new data) is left alone, modification time included.
 """
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -78,6 +80,17 @@ def write_checked(session, features, expected_rows, path):
         raise RuntimeError(
             f"{path} was read back with {written_rows} rows, expected "
             f"{expected_rows}; nothing was published.")
+
+
+def copy_checked(source, path):
+    """Copy a written and checked file to ``path`` and verify the copy."""
+    shutil.copyfile(source, path)
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+    if sha256_of(path) != sha256_of(source):
+        raise RuntimeError(
+            f"{path} does not read back as the bytes of {source}; nothing "
+            "was published.")
 
 
 def remove_stale_temp_files(directory):
@@ -131,7 +144,11 @@ def model(dbt, session):
             temp = target.with_name(
                 f".{FILE_NAME}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
             staged.append((temp, target))
-            write_checked(session, features, rows, temp)
+            if len(staged) > 1:
+                # The same bytes as the file written and checked first.
+                copy_checked(staged[0][0], temp)
+            else:
+                write_checked(session, features, rows, temp)
         # Both files are complete and verified: only now replace anything.
         for temp, target in staged:
             if target.exists() and sha256_of(temp) == sha256_of(target):
