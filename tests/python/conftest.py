@@ -78,6 +78,10 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
         "DUCKDB_PATH": str(workdir / "pipeline.duckdb"),
         "DUCKDB_TEMP_DIRECTORY": str(workdir / "duckdb_tmp"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # The suite runs a build per core already: one thread each (for dbt
+        # and DuckDB) leaves the cores to the builds, not to switching.
+        "DBT_THREADS": "1",
+        "DUCKDB_THREADS": "1",
         **(extra_env or {}),
     })
     variables = json.dumps({"raw_data_dir": str(raw_dir),
