@@ -424,18 +424,23 @@ def incremental(args, rows: int) -> dict:
     for path in files[:-1]:  # hard links: same bytes and modification time
         (landing / "transactions" / path.name).hardlink_to(path)
     work = fresh(landing.parent / "dbt")
+    limit = "8GB" if rows >= args.big_size else None
     result = {"rows": rows, "users": users, "history_files": len(files) - 1,
+              "memory_limit": limit or args.duckdb_memory_limit or "profile default",
               "history_rows": sum(parquet_rows(p) for p in files[:-1]),
               "new_file_rows": parquet_rows(files[-1]), "runs": {}}
     runs = result["runs"]
-    runs["load_history"] = run_dbt(args, work, landing, "load_history", "build", *BUILD_ARGS)
+    runs["load_history"] = run_dbt(args, work, landing, "load_history", "build", *BUILD_ARGS,
+                                   memory_limit=limit)
     (landing / "transactions" / files[-1].name).hardlink_to(files[-1])
-    runs["one_more_batch"] = run_dbt(args, work, landing, "one_more_batch", "build", *BUILD_ARGS)
-    runs["no_new_files"] = run_dbt(args, work, landing, "no_new_files", "build", *BUILD_ARGS)
+    runs["one_more_batch"] = run_dbt(args, work, landing, "one_more_batch", "build",
+                                     *BUILD_ARGS, memory_limit=limit)
+    runs["no_new_files"] = run_dbt(args, work, landing, "no_new_files", "build",
+                                   *BUILD_ARGS, memory_limit=limit)
     kept = work / "incremental.parquet"
     shutil.copy2(work / "output" / "user_features.parquet", kept)
     runs["full_rebuild"] = run_dbt(args, work, landing, "full_rebuild", "build",
-                                   *BUILD_ARGS, "--full-refresh")
+                                   *BUILD_ARGS, "--full-refresh", memory_limit=limit)
     result["identical_output"] = (
         file_sha256(kept) == file_sha256(work / "output" / "user_features.parquet"))
     shutil.rmtree(work / "duckdb_tmp", ignore_errors=True)
@@ -657,6 +662,7 @@ def incremental_section(doc: dict) -> str:
     for r in doc["incremental"]:
         parts += [f"### {fmt_rows(r['rows'])} transactions, {r['history_files']} daily files", "",
                   f"History {r['history_rows']:,} rows, new day {r['new_file_rows']:,} rows, "
+                  f"DuckDB memory_limit: {r.get('memory_limit', 'profile default')}, "
                   f"{r['users']:,} users; incremental and rebuilt files byte-identical: "
                   f"{'yes' if r['identical_output'] else '**no**'}.", "",
                   table(["run", "wall", "peak memory", "start-up/parse", "load before"],
