@@ -7,10 +7,11 @@ the database, so plain `dbt build` gets the same protection as `make build`:
   instead of DuckDB's lock error or, worse, waiting;
 * a landing-directory inspector, callable from SQL as
   ``inspect_landing(root, contract_json, loaded_json)``, which checks every
-  raw file to be read before any model reads it and answers in JSON: the
-  files to read (for an incremental dataset, only those not loaded before,
-  unless the load must start over), or the one sentence that says which
-  file and column are wrong;
+  raw file to be read before any model reads it (but a file loaded before
+  and unchanged, which was checked then) and answers in JSON: the files to
+  read (for an incremental dataset, only those not loaded before, unless
+  the load must start over or the command reads them all), or the one
+  sentence that says which file and column are wrong;
 * ``parquet_columns(path)``, which tells whether a drift baseline can be
   used, without failing the run when it cannot.
 """
