@@ -466,7 +466,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 plan = {"mode": "full", "reason": "read whole on every run",
                         "load": list(files), "missing": []}
             known = (incremental.get(dataset) or {}).get("files", {})
-            inspected = []
+            reading = []
             skipped = []
             for path in files:
                 if path not in plan["load"]:
@@ -475,7 +475,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                     entry = {"path": str(path), "fingerprint": fingerprint(path),
                              **known[str(path)]}
                     if read_all:
-                        inspected.append({**entry, "action": "load",
+                        reading.append({**entry, "action": "load",
                                           "columns": None})
                     else:
                         skipped.append({**entry, "action": "skip"})
@@ -483,18 +483,19 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 if path.stat().st_size == 0:
                     raise LandingError(f"{path} is empty (0 bytes).")
                 check = _inspect_parquet if fmt == "parquet" else _inspect_csv
-                inspected.append({"path": str(path), "action": "load",
+                reading.append({"path": str(path), "action": "load",
                                   "fingerprint": fingerprint(path),
                                   "sha256": sha256_of(path),
                                   **check(path, columns)})
-            if not inspected:
+            if not reading:
                 datasets[dataset] = {
                     "format": fmt, "mode": plan["mode"],
                     "reason": plan["reason"], "inspected": 0, "files": skipped,
                     "missing": plan["missing"],
                     "reader_sql": empty_reader_sql(columns)}
                 continue
-            checked = [f for f in inspected if f["columns"] is not None]
+            # The files inspected now (a loaded file was inspected before).
+            checked = [f for f in reading if f["columns"] is not None]
             first = checked[0] if checked else None
             for other in checked[1:]:
                 if other["columns"] != first["columns"]:
@@ -502,18 +503,18 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                         f"{other['path']} has columns {other['columns']}, but "
                         f"{first['path']} has {first['columns']}: batch files "
                         "of one dataset must share one schema.")
-            if sum(f["rows"] for f in inspected + skipped) == 0:
-                names = ", ".join(f["path"] for f in inspected)
+            if sum(f["rows"] for f in reading + skipped) == 0:
+                names = ", ".join(f["path"] for f in reading)
                 raise LandingError(f"{dataset} has no rows ({names}).")
             datasets[dataset] = {
                 "format": fmt,
                 "mode": plan["mode"],
                 "reason": plan["reason"],
                 "inspected": len(checked),
-                "files": sorted(inspected + skipped, key=lambda f: f["path"]),
+                "files": sorted(reading + skipped, key=lambda f: f["path"]),
                 "missing": plan["missing"],
                 "reader_sql": landing_reader_sql(
-                    fmt, [f["path"] for f in inspected], columns),
+                    fmt, [f["path"] for f in reading], columns),
             }
         return json.dumps({"datasets": datasets, "warnings": warnings,
                            "root": str(root_path.resolve())})
