@@ -21,7 +21,7 @@ SQL_PATHS ?= models tests
 LINT_TARGET := target/lint
 LINT_ENV := DUCKDB_PATH=$(LINT_TARGET)/lint.duckdb
 
-.PHONY: setup build docs report test lint lint-sql lint-dbt fmt sample lock clean bench
+.PHONY: setup setup-all lock-env build docs report test lint lint-sql lint-dbt fmt sample lock clean bench
 
 setup: $(READY)
 
@@ -30,20 +30,30 @@ $(READY): requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
+# Optional tools (schedulers, the feature store, Spark) each get their own
+# environment, .venv-<name>, from their own pinned lock, envs/<name>/: none
+# of them moves a core pin or slows down the core set-up. `make setup-<name>`
+# sets one up (again only when its lock changed).
+SIDE_ENVS := $(notdir $(wildcard envs/*))
+.PHONY: $(addprefix setup-,$(SIDE_ENVS))
+$(foreach env,$(SIDE_ENVS),$(eval setup-$(env): .venv-$(env)/.ready))
+
+.venv-%/.ready: envs/%/requirements.lock
+	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
+
+## setup-all: the core environment and every optional one (envs/*)
+setup-all: setup $(addprefix setup-,$(SIDE_ENVS))
+
 ## build: run the pipeline (dbt build), publish <OUTPUT_DIR>/user_features.parquet,
 ## then report, lineage, run history and alerts (scripts/after_run.py)
-# The follow-up runs after failed builds too, told when dbt was started so it
-# never takes an earlier run's results for this one (dbt writes none when it
-# stops before any node). The build fails when dbt or the follow-up failed;
-# dbt's exit code comes first. Seconds are precise enough: an earlier
-# invocation started at least a whole dbt run before.
-# dbt unit tests check SQL logic on fixtures, not the data: `make test` runs
-# them, a scheduled build does not need to (as dbt advises for production).
+# scripts/run_pipeline.py is the entry point schedulers call too: the
+# follow-up runs after failed builds as well, and the build fails when dbt or
+# the follow-up failed. dbt unit tests check SQL logic on fixtures, not the
+# data: `make test` runs them, a scheduled build does not need to.
 build: setup
-	@since=$$(date -u +%Y-%m-%dT%H:%M:%SZ); dbt_status=0; after_status=0; \
-	$(BIN)/dbt build $(DBT_VARS) --exclude-resource-type unit_test || dbt_status=$$?; \
-	$(BIN)/python scripts/after_run.py --since $$since $(DBT_VARS) || after_status=$$?; \
-	if [ $$dbt_status -ne 0 ]; then exit $$dbt_status; fi; exit $$after_status
+	$(BIN)/python scripts/run_pipeline.py --bin-dir $(BIN)$(if $(RAW_DATA_DIR), --raw-data-dir "$(RAW_DATA_DIR)")$(if $(OUTPUT_DIR), --output-dir "$(OUTPUT_DIR)")
 
 ## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
 docs: setup
@@ -59,9 +69,11 @@ report: setup
 # The suite runs on every core (TEST_WORKERS=0: in this process). Tests that
 # share a build stay on one worker, the slowest files start first
 # (tests/python/conftest.py), so the order is ours, not pytest-xdist's.
+# Every environment is set up first: the schedulers', the feature store's
+# and Spark's tests run on real runs too, and are required, not skipped.
 TEST_WORKERS ?= auto
-test: setup lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests/python
+test: setup-all lint
+	FEATURE_PIPELINE_REQUIRE_ENVS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests/python
 
 ## lint: SQL style (SQLFluff) and project rules (dbt-score); fails on any violation
 # Both checks always run, so one pass lists every violation.
@@ -98,7 +110,8 @@ sample: setup
 bench: setup
 	$(BIN)/python scripts/bench.py $(if $(LESSON),--lesson "$(LESSON)") $(BENCH_ARGS)
 
-## lock: re-pin requirements.lock from requirements.in
+## lock: re-pin requirements.lock from requirements.in, then each envs/<name>
+##       lock from its requirements.in, held to the core lock's dbt and DuckDB
 lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
@@ -106,6 +119,20 @@ lock:
 	.venv-lock/bin/python -m pip freeze --all \
 		| grep -vE '^(pip|setuptools|wheel)==' > requirements.lock
 	rm -rf .venv-lock
+	@for env in $(SIDE_ENVS); do $(MAKE) --no-print-directory lock-env ENV=$$env || exit 1; done
+
+# One side environment's lock. The core pins of dbt and DuckDB are
+# constraints, so every environment runs the models on the same versions.
+lock-env:
+	rm -rf .venv-lock-$(ENV)
+	$(PYTHON) -m venv .venv-lock-$(ENV)
+	grep -E '^(dbt-core|dbt-adapters|dbt-common|dbt-duckdb|duckdb)==' requirements.lock \
+		> .venv-lock-$(ENV)/core-pins.txt
+	.venv-lock-$(ENV)/bin/python -m pip install --quiet -r envs/$(ENV)/requirements.in \
+		-c .venv-lock-$(ENV)/core-pins.txt
+	.venv-lock-$(ENV)/bin/python -m pip freeze --all \
+		| grep -vE '^(pip|setuptools|wheel)==' > envs/$(ENV)/requirements.lock
+	rm -rf .venv-lock-$(ENV)
 
 clean:
 	rm -rf target logs output .duckdb_tmp feature_pipeline.duckdb feature_pipeline.duckdb.wal

@@ -99,6 +99,19 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
     return DbtRun(returncode, output, output_dir, target_dir)
 
 
+def side_env(name: str) -> Path:
+    """The bin folder of the optional environment .venv-<name> (envs/<name>,
+    `make setup-<name>`). `make test` sets every one up and requires them;
+    a bare pytest without one skips its tests and says how to get it."""
+    bin_dir = PROJECT_ROOT / f".venv-{name}" / "bin"
+    if not (bin_dir.parent / ".ready").exists():
+        message = f".venv-{name} is not set up: run `make setup-{name}`"
+        if os.environ.get("FEATURE_PIPELINE_REQUIRE_ENVS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return bin_dir
+
+
 # FEATURE_PIPELINE_TESTS_FORK=0 starts every dbt command as a new process
 # from scratch; by default they are forked from a server with dbt imported.
 FORK_DBT = os.environ.get("FEATURE_PIPELINE_TESTS_FORK", "1") != "0"

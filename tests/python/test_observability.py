@@ -235,12 +235,15 @@ def test_a_run_that_stops_before_any_node_is_a_failure_not_the_last_pass(tmp_pat
     (0, 0, False), (1, 0, True), (0, 1, True), (1, 1, True)])
 def test_make_build_fails_when_dbt_or_the_follow_up_failed(
         tmp_path, dbt_status, after_run_status, build_fails):
-    # Stand-ins for dbt and Python: the exit codes are what is tested here.
+    # Stand-ins for dbt and the follow-up's Python: the exit codes are what
+    # is tested here. The entry point itself runs on the real interpreter.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name, status in (("dbt", dbt_status), ("python", after_run_status)):
         script = bin_dir / name
-        script.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / name}.args\n'
+        entry_point = (f'[ "$1" = scripts/run_pipeline.py ] && exec {sys.executable} "$@"\n'
+                       if name == "python" else "")
+        script.write_text(f'#!/bin/sh\n{entry_point}echo "$@" >> {tmp_path / name}.args\n'
                           f"exit {status}\n")
         script.chmod(0o755)
     (tmp_path / ".ready").touch()  # the stand-in venv needs no setup
@@ -251,6 +254,7 @@ def test_make_build_fails_when_dbt_or_the_follow_up_failed(
     follow_up = (tmp_path / "python.args").read_text().split()
     assert follow_up[:2] == ["scripts/after_run.py", "--since"]
     assert datetime.fromisoformat(follow_up[2].replace("Z", "+00:00")).tzinfo
+    assert (tmp_path / "dbt.args").read_text().split()[:2] == ["build", "--exclude-resource-type"]
 
 
 # ------------------------------------------ the report of a partial run
