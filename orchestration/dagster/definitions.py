@@ -36,6 +36,8 @@ from dagster_dbt import (DbtCliResource, DbtProject, dbt_assets,
                          get_asset_key_for_model)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# dagster-dbt runs `dbt` from PATH: this environment's, whatever PATH was.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def project_path(variable: str, default: str) -> Path:
@@ -90,8 +92,7 @@ def feature_pipeline_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
                       f"{OUTPUT_DIR / 'validation_report.html'}")
 
 
-@asset(deps=[get_asset_key_for_model([feature_pipeline_dbt], "publish_user_features")],
-       group_name="after_run")
+@asset(deps=[get_asset_key_for_model([feature_pipeline_dbt], "publish_user_features")])
 def pipeline_run_report(context: AssetExecutionContext) -> None:
     """scripts/after_run.py for this run's build: report, runs.jsonl, alert."""
     target = RUNS_DIR / context.run_id
@@ -148,6 +149,5 @@ defs = Definitions(
     jobs=[feature_pipeline_job],
     schedules=[daily],
     sensors=[landing_sensor],
-    resources={"dbt": DbtCliResource(project_dir=project,
-                                     dbt_executable=str(Path(sys.executable).with_name("dbt")))},
+    resources={"dbt": DbtCliResource(project_dir=project)},
 )
