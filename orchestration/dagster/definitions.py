@@ -87,9 +87,9 @@ def feature_pipeline_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from build.stream()
     if not build.is_successful():
         follow_up(target, since)
-        raise Failure(f"dbt build failed (attempt {context.retry_number + 1}); nothing "
-                      f"was published: see the STOPPED lines above and "
-                      f"{OUTPUT_DIR / 'validation_report.html'}")
+        raise Failure(f"dbt build failed (attempt {context.retry_number + 1} of "
+                      f"{RETRIES.max_retries + 1}); nothing was published: see dbt's "
+                      f"output above and {OUTPUT_DIR / 'validation_report.html'}")
 
 
 @asset(deps=[get_asset_key_for_model([feature_pipeline_dbt], "publish_user_features")])

@@ -144,12 +144,16 @@ def test_materializing_every_asset_publishes_what_make_build_publishes(
              "DBT_THREADS": "1", "DUCKDB_THREADS": "1"})
     assert built.returncode == 0, built.stdout + built.stderr
 
-    workdir = tmp_path / "dagster"
-    env = dagster_env(workdir, SAMPLE_DIR)
+    # Relative paths are the project root's, not the working directory's.
+    env = dagster_env(tmp_path / "dagster", SAMPLE_DIR,
+                      FEATURE_PIPELINE_OUTPUT_DIR="dagster_output", DUCKDB_PATH="dagster.duckdb")
     process = materialize(dagster_bin, project, env, cwd=tmp_path)
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
+    output = project / "dagster_output"
+    assert (project / "dagster.duckdb").is_file()
+    assert not (tmp_path / "dagster_output").exists()
 
-    published = workdir / "output" / "user_features.parquet"
+    published = output / "user_features.parquet"
     expected = reference / "output" / "user_features.parquet"
     pd.testing.assert_frame_equal(pd.read_parquet(published), pd.read_parquet(expected))
     assert published.read_bytes() == expected.read_bytes()
@@ -166,10 +170,10 @@ def test_materializing_every_asset_publishes_what_make_build_publishes(
     assert results["args"]["which"] == "build"
     assert results["args"]["exclude_resource_types"] == ["unit_test"]
     assert not [r for r in results["results"] if r["unique_id"].startswith("unit_test.")]
-    (run,) = history(workdir / "output")
+    (run,) = history(output)
     assert run["status"] == "passed_with_warnings"
     assert run["published_sha256"] == history(reference / "output")[0]["published_sha256"]
-    assert (workdir / "output" / "validation_report.html").is_file()
+    assert (output / "validation_report.html").is_file()
 
 
 def test_a_failing_check_fails_the_run_after_every_retry_and_publishes_nothing(
@@ -185,7 +189,7 @@ def test_a_failing_check_fails_the_run_after_every_retry_and_publishes_nothing(
     process = materialize(dagster_bin, project, env, cwd=tmp_path)
 
     assert process.returncode != 0
-    assert "dbt build failed (attempt 3); nothing was published" in process.stdout + process.stderr
+    assert "dbt build failed (attempt 3 of 3); nothing was published" in process.stdout + process.stderr
     record = run_record(dagster_bin, env)
     assert record["status"] == "FAILURE"
     dbt_step = steps(record, "feature_pipeline_dbt")
