@@ -67,7 +67,7 @@ def follow_up(target: Path, since: str) -> int:
          "--since", since, "--vars", DBT_VARS], cwd=PROJECT_ROOT).returncode
 
 
-# A failed build is tried again after 30 s, then 60 s: a passing retry
+# A failed build is tried again after 30 s, then 90 s: a passing retry
 # needs a cause that goes away (another run holding the database), since
 # bad data fails every attempt alike.
 RETRIES = RetryPolicy(max_retries=int(os.environ.get("FEATURE_PIPELINE_RETRIES", "2")),
