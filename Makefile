@@ -21,7 +21,7 @@ SQL_PATHS ?= models tests
 LINT_TARGET := target/lint
 LINT_ENV := DUCKDB_PATH=$(LINT_TARGET)/lint.duckdb
 
-.PHONY: setup setup-all lock-env build docs report test lint lint-sql lint-dbt fmt sample lock clean bench
+.PHONY: setup setup-all lock-env build docs report test lint lint-sql lint-dbt fmt sample lock clean bench orchestrate
 
 setup: $(READY)
 
@@ -59,6 +59,22 @@ build: setup
 docs: setup
 	$(BIN)/dbt docs generate $(DBT_VARS)
 	$(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
+
+## orchestrate: Dagster on DAGSTER_PORT (default 3000): the pipeline as assets, run
+##              daily and when new landing files arrive (orchestration/dagster/)
+# Its own environment (.venv-dagster) and instance (local/dagster: run
+# history, schedules; no telemetry, one run at a time). `dagster dev`
+# re-parses the dbt project on start. The paths are the environment's
+# FEATURE_PIPELINE_RAW_DATA_DIR, FEATURE_PIPELINE_OUTPUT_DIR and DUCKDB_PATH.
+DAGSTER_PORT ?= 3000
+DAGSTER_HOME_DIR := $(CURDIR)/local/dagster
+orchestrate: setup-dagster $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) .venv-dagster/bin/dagster dev \
+		-f orchestration/dagster/definitions.py -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+$(DAGSTER_HOME_DIR)/dagster.yaml: orchestration/dagster/dagster.yaml
+	@mkdir -p $(@D)
+	cp $< $@
 
 ## report: rebuild the validation report from the last run's artifacts
 ##         (refused unless the last dbt invocation was a full `dbt build`)

@@ -23,6 +23,9 @@ PARTIAL_OPTIONS = {"select": "--select", "exclude": "--exclude",
                    "selector": "--selector", "resource_types": "--resource-type",
                    "exclude_resource_types": "--exclude-resource-type"}
 FULL_BUILD_EXCLUDES = {"unit_test"}
+# A selection of every node is the whole project too: dagster-dbt passes
+# `--select fqn:*` when it materializes every dbt asset.
+WHOLE_PROJECT_SELECTION = ["fqn:*"]
 
 
 
@@ -109,7 +112,10 @@ class RunResults:
     def is_full_build(self) -> bool:
         """A `dbt build` of the whole project: the only run worth a report."""
         partial = any(self.args.get(key) for key in PARTIAL_OPTIONS
-                      if key != "exclude_resource_types")
+                      if key not in ("select", "exclude_resource_types"))
+        select = self.args.get("select") or []
+        partial |= list([select] if isinstance(select, str) else select) \
+            not in ([], WHOLE_PROJECT_SELECTION)
         excluded = set(self.args.get("exclude_resource_types") or [])
         return (self.args.get("which") == "build" and not partial
                 and excluded <= FULL_BUILD_EXCLUDES)

@@ -32,6 +32,27 @@ CHROMIUM_FLAGS = [
 ]
 
 
+NO_CHROMIUM = ("Chromium was not found: install it with `sudo apt-get install "
+               "chromium`, or pass --chromium /path/to/chromium.")
+
+
+def default_chromium() -> str:
+    return (shutil.which("chromium") or shutil.which("chromium-browser")
+            or "/usr/bin/chromium")
+
+
+def screenshot(chromium: str, url: str, out: Path, size: str, scratch: Path,
+               budget_ms: int = 20000) -> None:
+    """Have headless Chromium render `url` in a window of `size` ("w,h")
+    and save it as the PNG `out`, after `budget_ms` of page time."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={scratch / 'chromium'}",
+         f"--window-size={size}", f"--virtual-time-budget={budget_ms}",
+         f"--screenshot={out.resolve()}", url],
+        check=True, capture_output=True, timeout=180)
+
+
 # The landing hook's plan is plumbing, not data, and tests are not steps of
 # the data's path: the picture leaves them out (the docs site shows all).
 PLUMBING = {"source.feature_pipeline.landing.files"}
@@ -63,14 +84,12 @@ def without_plumbing(manifest_path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "lineage.png")
-    parser.add_argument("--chromium", default=shutil.which("chromium")
-                        or shutil.which("chromium-browser") or "/usr/bin/chromium")
+    parser.add_argument("--chromium", default=default_chromium())
     parser.add_argument("--size", default="1800,900", help="window width,height")
     args = parser.parse_args(argv)
 
     if not Path(args.chromium).exists():
-        print("Chromium was not found: install it with `sudo apt-get install "
-              "chromium`, or pass --chromium /path/to/chromium.", file=sys.stderr)
+        print(NO_CHROMIUM, file=sys.stderr)
         return 1
     dbt = Path(sys.executable).with_name("dbt")
     with tempfile.TemporaryDirectory() as scratch:
@@ -85,14 +104,8 @@ def main(argv=None) -> int:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_port}/index.html#!/overview?g_v=1"
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            subprocess.run(
-                [args.chromium, *CHROMIUM_FLAGS,
-                 f"--user-data-dir={Path(scratch) / 'chromium'}",
-                 f"--window-size={args.size}", "--virtual-time-budget=20000",
-                 f"--screenshot={args.out.resolve()}", url],
-                check=True, capture_output=True, timeout=180)
+            screenshot(args.chromium, url, args.out, args.size, Path(scratch))
         finally:
             server.shutdown()
     print(f"lineage graph written to {args.out}")

@@ -241,7 +241,7 @@ SHARED_BUILDS = {
     "test_docs.py": {"manifest": "docs_manifest"},
     "test_quality.py": {"good_build": "quality_good_build"},
 }
-SLOWEST_FIRST = ["test_crash_and_concurrency.py", "test_incremental.py",
+SLOWEST_FIRST = ["test_crash_and_concurrency.py", "test_dagster.py", "test_incremental.py",
                  "test_observability.py", "test_lint.py", "test_bench.py",
                  "test_state.py", "test_quality.py", "test_pipeline.py",
                  "test_contributing.py", "test_bad_input.py"]

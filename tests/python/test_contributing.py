@@ -16,7 +16,7 @@ from pathlib import Path
 from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
 
 GUIDE = PROJECT_ROOT / "CONTRIBUTING.md"
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "target", "logs", "output",
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv*", "local", "target", "logs", "output",
                                     "*.duckdb*", ".duckdb_tmp", "__pycache__",
                                     ".pytest_cache", ".bench")
 

@@ -218,7 +218,7 @@ def test_real_project_passes_the_dbt_score_rules(tmp_path):
 # ------------------------------------------- make lint on a broken copy
 
 IGNORED = shutil.ignore_patterns(
-    ".venv", "target", "logs", "output", "*.duckdb", "*.duckdb.wal", ".git",
+    ".venv*", "local", "target", "logs", "output", "*.duckdb", "*.duckdb.wal", ".git",
     ".pytest_cache", "__pycache__", ".duckdb_tmp", ".bench")
 
 BROKEN_ON_PURPOSE = {

@@ -284,7 +284,7 @@ def test_the_report_refuses_a_partial_invocation_and_keeps_the_last_report(tmp_p
 # ---------------------------------------------- a text feature, end to end
 
 IGNORED = shutil.ignore_patterns(
-    ".venv", "target", "logs", "output", "*.duckdb", "*.duckdb.wal", ".git",
+    ".venv*", "local", "target", "logs", "output", "*.duckdb", "*.duckdb.wal", ".git",
     ".pytest_cache", "__pycache__", ".duckdb_tmp", ".bench")
 TEXT_FEATURE_VALUES = {"x0", "x1", "x2"}
 
