@@ -82,7 +82,8 @@ def main() -> int:
     # One instant, both ends included: exactly the latest snapshot's rows.
     store.materialize(start_date=instant, end_date=instant,
                       feature_views=[features.user_features.name])
-    print(f"Online store {config.online_store.path}: the snapshot of "
+    online = (REPO / config.online_store.path).resolve()
+    print(f"Online store {online}: the snapshot of "
           f"{instant.isoformat()} ({rows} users).")
     return 0
 

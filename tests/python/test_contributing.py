@@ -16,9 +16,9 @@ from pathlib import Path
 from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
 
 GUIDE = PROJECT_ROOT / "CONTRIBUTING.md"
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "target", "logs", "output",
-                                    "*.duckdb*", ".duckdb_tmp", "__pycache__",
-                                    ".pytest_cache", ".bench")
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".venv-*", "local", "target",
+                                    "logs", "output", "*.duckdb*", ".duckdb_tmp",
+                                    "__pycache__", ".pytest_cache", ".bench")
 
 
 def guide_snippets(section: str) -> dict[str, list[str]]:
