@@ -65,6 +65,15 @@ def latest_snapshot():
     if not glob.glob(str(features.HISTORY)):
         raise SystemExit(f"No published snapshot matches {features.HISTORY}: "
                          "run `make build` first.")
+    unstamped = duckdb.sql(
+        "select file_name from parquet_schema($path) group by 1 "
+        "having not bool_or(name = 'feature_timestamp') order by 1",
+        params={"path": str(features.HISTORY)}).fetchall()
+    if unstamped:
+        raise SystemExit(
+            f"{unstamped[0][0]} has no feature_timestamp column ({len(unstamped)} "
+            "history file(s) published before snapshots were stamped): remove "
+            "them, or add the column with the instant their values held.")
     instant, rows = duckdb.sql(
         "select feature_timestamp, count(*) from read_parquet($path) "
         "group by 1 order by 1 desc limit 1",
