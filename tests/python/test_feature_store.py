@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -53,6 +54,7 @@ print(json.dumps({"online": records(online), "training": records(training)}))
 """
 
 
+@cache
 def contract_columns() -> list[str]:
     models = yaml.safe_load(CONTRACT.read_text())["models"]
     mart = next(m for m in models if m["name"] == "user_features")
