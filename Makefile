@@ -21,7 +21,7 @@ SQL_PATHS ?= models tests
 LINT_TARGET := target/lint
 LINT_ENV := DUCKDB_PATH=$(LINT_TARGET)/lint.duckdb
 
-.PHONY: setup setup-all lock-env build docs report test lint lint-sql lint-dbt fmt sample lock clean bench orchestrate
+.PHONY: setup setup-all lock-env build feature-store docs report test lint lint-sql lint-dbt fmt sample lock clean bench orchestrate
 
 setup: $(READY)
 
@@ -54,6 +54,15 @@ setup-all: setup $(addprefix setup-,$(SIDE_ENVS))
 # data: `make test` runs them, a scheduled build does not need to.
 build: setup
 	$(BIN)/python scripts/run_pipeline.py --bin-dir $(BIN)$(if $(RAW_DATA_DIR), --raw-data-dir "$(RAW_DATA_DIR)")$(if $(OUTPUT_DIR), --output-dir "$(OUTPUT_DIR)")
+
+## feature-store: register the Feast repository (feature_store/) and load the latest
+##                published snapshot of <OUTPUT_DIR>/history into its online store
+# Feast needs pandas < 3: it runs in .venv-feast (envs/feast). The registry
+# and the online store are git-ignored, in local/feast/. Nothing new
+# published: the online store stays as it was.
+feature-store: setup-feast
+	FEAST_USAGE=False$(if $(OUTPUT_DIR), FEATURE_STORE_OUTPUT_DIR="$(OUTPUT_DIR)") \
+		.venv-feast/bin/python feature_store/update.py
 
 ## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
 docs: setup

@@ -2,8 +2,8 @@
 step (models/publish/publish_user_features.py) beside the file it
 describes: where the features came from (landing files and their hashes),
 the code that computed them (every upstream model, hashed as it ran), and
-the file itself (columns, and a summary of each feature). docs/lineage.md
-describes the format.
+the file itself (columns, the instant its values held, and a summary of
+each feature). docs/lineage.md describes the format.
 """
 import hashlib
 import json
@@ -17,11 +17,14 @@ from pathlib import Path
 from feature_pipeline_guard import sha256_of
 
 LINEAGE_NAME = "user_features.lineage.json"
-LINEAGE_SCHEMA_VERSION = 2
+LINEAGE_SCHEMA_VERSION = 3
 TEMP_SUFFIX = ".tmp"
 # Model folders from the landing to the published file, for the order.
 LAYERS = ["staging", "state", "intermediate", "marts", "audit", "monitoring",
           "publish"]
+# The entity and the time its values held (history files only): keys of a
+# row, not features, so they get no summary.
+KEY_COLUMNS = ("user_id", "feature_timestamp")
 
 
 def rows_of(relation, sql):
@@ -45,13 +48,14 @@ def write_text_atomically(path, text):
     replace_file(temp, path)
 
 
-def describe_output(session, path):
-    """The published file as read back: columns, and per feature a summary
-    suited to its type (numbers, booleans, text)."""
+def describe_output(session, path, feature_timestamp):
+    """The published file as read back: columns, the instant its values
+    held, and per feature a summary suited to its type (numbers, booleans,
+    text)."""
     data = session.read_parquet(str(path), hive_partitioning=False)
     features = {}
     for name, kind in zip(data.columns, map(str, data.dtypes)):
-        if name == "user_id":
+        if name in KEY_COLUMNS:
             continue
         column = '"' + name.replace('"', '""') + '"'
         if kind in ("VARCHAR",):
@@ -77,6 +81,7 @@ def describe_output(session, path):
         "rows": data.aggregate("count(*)").fetchall()[0][0],
         "columns": [{"name": n, "type": str(t)}
                     for n, t in zip(data.columns, data.dtypes)],
+        "feature_timestamp": feature_timestamp.isoformat(),
         "features": features,
     }
 
@@ -147,8 +152,9 @@ def git_commit():
         return "unknown"
 
 
-def lineage_document(session, plan, ranges, latest, target_path, variables):
-    """The lineage of the file at ``latest`` (docs/lineage.md)."""
+def lineage_document(plan, ranges, target_path, variables):
+    """What the lineage files of one run share (docs/lineage.md): all but
+    ``output``, which describe_output gives per file."""
     run_id, models = describe_transformations(target_path)
     root = variables["raw_data_dir"]
     versions = {}
@@ -168,7 +174,6 @@ def lineage_document(session, plan, ranges, latest, target_path, variables):
             "git_commit": git_commit(),
             "vars": variables,
         },
-        "output": describe_output(session, latest),
     }
 
 

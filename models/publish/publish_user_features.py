@@ -13,14 +13,16 @@ staging models after new files arrived, or with another ``raw_data_dir``).
 Two files are published, each with a lineage file beside it
 (``user_features.lineage.json``, docs/lineage.md):
 
-* ``<output_dir>/user_features.parquet``, the latest features;
-* ``<output_dir>/history/as_of_date=YYYY-MM-DD/user_features.parquet``, where
-  the date is that of the latest transaction in the data (not the wall
-  clock), so a re-run on the same data overwrites its own partition.
+* ``<output_dir>/user_features.parquet``, the latest features: the 19
+  columns of the user_features contract, nothing else;
+* ``<output_dir>/history/as_of_date=YYYY-MM-DD/user_features.parquet``, the
+  same rows plus ``feature_timestamp``: the latest transaction time in the
+  data (not the wall clock), whose date names the partition, so a re-run on
+  the same data overwrites its own partition. Read together, the partitions
+  are one table of every snapshot, for point-in-time joins.
 
-Each Parquet file is written under a temporary name in its own directory
-(the history copy from the latest's checked bytes), read back and checked,
-fsynced, and only then renamed over the previous
+Each Parquet file is written under a temporary name in its own directory,
+read back and checked, fsynced, and only then renamed over the previous
 file; its lineage follows the same way. A rename within one directory is
 atomic. Every run compares each lineage file with the Parquet file beside
 it and rewrites it when they disagree (a run killed between the two
@@ -29,7 +31,6 @@ change (a run with no new data) is left alone, modification time included.
 """
 import json
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -37,8 +38,9 @@ import pyarrow as pa
 
 # plugins/ is on dbt's module path (profiles.yml `module_paths`).
 from feature_pipeline_guard import sha256_of
-from feature_pipeline_lineage import (LINEAGE_NAME, lineage_document,
-                                      lineage_matches, replace_file, rows_of,
+from feature_pipeline_lineage import (LINEAGE_NAME, describe_output,
+                                      lineage_document, lineage_matches,
+                                      replace_file, rows_of,
                                       write_text_atomically)
 
 FILE_NAME = "user_features.parquet"
@@ -82,17 +84,6 @@ def write_checked(session, features, expected_rows, path):
             f"{expected_rows}; nothing was published.")
 
 
-def copy_checked(source, path):
-    """Copy a written and checked file to ``path`` and verify the copy."""
-    shutil.copyfile(source, path)
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-    if sha256_of(path) != sha256_of(source):
-        raise RuntimeError(
-            f"{path} does not read back as the bytes of {source}; nothing "
-            "was published.")
-
-
 def remove_stale_temp_files(directory):
     """Drop temp files that a killed run left behind."""
     for name in (FILE_NAME, LINEAGE_NAME):
@@ -129,26 +120,30 @@ def model(dbt, session):
         raise RuntimeError(
             "user_features is empty (no transaction joined a user profile); "
             f"refusing to publish it, {output_dir / FILE_NAME} is unchanged.")
-    as_of_date = max(last for _, last in ranges.values()).date()
+    # The instant the features hold at: the latest transaction they were
+    # computed from. Its date names the history partition.
+    feature_timestamp = max(last for _, last in ranges.values())
+    as_of_date = feature_timestamp.date()
+    # Only the history file has the column (not as_of_date, which is the
+    # partition's name: read with hive partitioning it would be doubled).
+    snapshot = features.project(
+        f"*, timestamp '{feature_timestamp.isoformat()}' as feature_timestamp")
 
     targets = [
-        output_dir / FILE_NAME,
-        output_dir / "history" / f"as_of_date={as_of_date}" / FILE_NAME,
+        (output_dir / FILE_NAME, features),
+        (output_dir / "history" / f"as_of_date={as_of_date}" / FILE_NAME,
+         snapshot),
     ]
     staged = []
     changed = False
     try:
-        for target in targets:
+        for target, relation in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             remove_stale_temp_files(target.parent)
             temp = target.with_name(
                 f".{FILE_NAME}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
             staged.append((temp, target))
-            if len(staged) > 1:
-                # The same bytes as the file written and checked first.
-                copy_checked(staged[0][0], temp)
-            else:
-                write_checked(session, features, rows, temp)
+            write_checked(session, relation, rows, temp)
         # Both files are complete and verified: only now replace anything.
         for temp, target in staged:
             if target.exists() and sha256_of(temp) == sha256_of(target):
@@ -159,25 +154,26 @@ def model(dbt, session):
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
 
-    latest, history = targets
-    stale = [target for target in targets if not lineage_matches(target)]
+    (latest, _), (history, _) = targets
+    stale = [target for target, _ in targets if not lineage_matches(target)]
     if stale:
-        document = lineage_document(
-            session, plan, ranges, latest,
-            target_path=Path(dbt.config.get("target_path")),
+        shared = lineage_document(
+            plan, ranges, target_path=Path(dbt.config.get("target_path")),
             variables={"raw_data_dir": dbt.config.get("raw_data_dir"),
                        "output_dir": str(output_dir)})
         for target in stale:
-            copy = dict(document, output=dict(document["output"],
-                                              path=str(target)))
-            write_text_atomically(target.with_name(LINEAGE_NAME),
-                                  json.dumps(copy, indent=2, default=str) + "\n")
+            document = dict(shared, output=describe_output(
+                session, target, feature_timestamp))
+            write_text_atomically(
+                target.with_name(LINEAGE_NAME),
+                json.dumps(document, indent=2, default=str) + "\n")
 
     # Built as values, not SQL text: a path may hold any character.
     return pa.table({
         "published_path": pa.array([str(latest)], pa.string()),
         "history_path": pa.array([str(history)], pa.string()),
         "as_of_date": pa.array([as_of_date], pa.date32()),
+        "feature_timestamp": pa.array([feature_timestamp], pa.timestamp("us")),
         "row_count": pa.array([rows], pa.int64()),
         "sha256": pa.array([sha256_of(latest)], pa.string()),
         "is_changed": pa.array([changed], pa.bool_()),

@@ -138,14 +138,20 @@ def test_history_partition_is_dated_by_the_data_and_overwritten(tmp_path):
     assert first.returncode == 0, first.output
     partition = output / "history" / f"as_of_date={latest.date()}" / "user_features.parquet"
     assert partition.is_file()
-    assert sha256(partition) == sha256(output / "user_features.parquet")
-    assert_frames_match(pd.read_parquet(partition),
-                        features_from_landing(landing))
+    # The latest file's rows, each stamped with the instant they held at.
+    dated = pd.read_parquet(partition)
+    published = pd.read_parquet(output / "user_features.parquet")
+    assert list(dated.columns) == [*published.columns, "feature_timestamp"]
+    assert (dated["feature_timestamp"] == latest).all()
+    pd.testing.assert_frame_equal(dated.drop(columns="feature_timestamp"), published)
+    assert_frames_match(published, features_from_landing(landing))
 
+    # The same data again: the same snapshot, not a second one.
+    snapshot = sha256(partition)
     second = run_dbt(tmp_path / "two", landing, output_dir=output)
     assert second.returncode == 0, second.output
     assert [p.name for p in (output / "history").iterdir()] == [partition.parent.name]
-    assert sha256(partition) == sha256(output / "user_features.parquet")
+    assert sha256(partition) == snapshot
 
 
 def test_empty_result_is_never_published(tmp_path):
