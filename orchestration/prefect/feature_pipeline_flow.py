@@ -32,10 +32,10 @@ for name, value in {
 }.items():
     os.environ.setdefault(name, value)
 
-from prefect import flow, task  # noqa: E402
+from prefect import flow, serve, task  # noqa: E402
+from prefect.schedules import Cron  # noqa: E402
 from prefect.tasks import exponential_backoff  # noqa: E402
 
-DAILY = "0 6 * * *"  # every day at 06:00 (the server's time zone, UTC by default)
 
 
 @task(retries=scheduled_run.RETRIES,
@@ -54,5 +54,12 @@ def feature_pipeline(raw_data_dir: str | None = None, output_dir: str | None = N
     build_features(raw_data_dir, output_dir, full_refresh)
 
 
+def daily():
+    """The deployment `python feature_pipeline_flow.py` serves: the flow,
+    every day at 06:00, with the default paths."""
+    return feature_pipeline.to_deployment(name="daily",
+                                          schedule=Cron("0 6 * * *", timezone="UTC"))
+
+
 if __name__ == "__main__":
-    feature_pipeline.serve(name="daily", cron=DAILY)
+    serve(daily())
