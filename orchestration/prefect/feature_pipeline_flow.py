@@ -1,5 +1,7 @@
-"""The pipeline as a Prefect flow: one task, retried with back-off; served
-daily with `python orchestration/prefect/feature_pipeline_flow.py`.
+"""The pipeline as a Prefect flow: one task, retried with back-off.
+
+    python orchestration/prefect/feature_pipeline_flow.py          # serve it daily
+    python orchestration/prefect/feature_pipeline_flow.py --once   # run it now
 
 The task runs the entry point `make build` runs (scripts/run_pipeline.py,
 through orchestration/scheduled_run.py), so Prefect and `make build`
@@ -37,7 +39,6 @@ from prefect.schedules import Cron  # noqa: E402
 from prefect.tasks import exponential_backoff  # noqa: E402
 
 
-
 @task(retries=scheduled_run.RETRIES,
       # 1, 2, 4, … times PIPELINE_RETRY_DELAY_SECONDS
       retry_delay_seconds=exponential_backoff(scheduled_run.RETRY_DELAY_SECONDS))
@@ -56,10 +57,13 @@ def feature_pipeline(raw_data_dir: str | None = None, output_dir: str | None = N
 
 def daily():
     """The deployment `python feature_pipeline_flow.py` serves: the flow,
-    every day at 06:00, with the default paths."""
+    every day at midnight UTC (as Airflow's @daily), with the default paths."""
     return feature_pipeline.to_deployment(name="daily",
-                                          schedule=Cron("0 6 * * *", timezone="UTC"))
+                                          schedule=Cron("0 0 * * *", timezone="UTC"))
 
 
 if __name__ == "__main__":
-    serve(daily())
+    if sys.argv[1:] == ["--once"]:
+        feature_pipeline()  # one run now, without serving
+    else:
+        serve(daily())

@@ -240,8 +240,6 @@ SHARED_BUILDS = {
     "test_lint.py": {"tiny_manifest": "tiny_manifest", "broken_lint": "broken_lint"},
     "test_docs.py": {"manifest": "docs_manifest"},
     "test_quality.py": {"good_build": "quality_good_build"},
-    "test_airflow.py": {"dag_run": "airflow_dag_run"},
-    "test_prefect.py": {"flow_run": "prefect_flow_run"},
 }
 SLOWEST_FIRST = ["test_crash_and_concurrency.py", "test_incremental.py",
                  "test_observability.py", "test_lint.py", "test_bench.py",

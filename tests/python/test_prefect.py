@@ -20,7 +20,7 @@ RETRY_DELAY_SECONDS = 5
 RUN_THE_FLOW = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from feature_pipeline_flow import daily, feature_pipeline
+from feature_pipeline_flow import build_features, daily, feature_pipeline
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -30,10 +30,14 @@ with get_client(sync_client=True) as client:
         id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
     states = client.read_task_run_states(task_run.id)
 schedule, = daily().schedules
-print("recorded:", json.dumps({"flow": state.type.value, "served": schedule.schedule.model_dump(mode="json"),
-                  "task": task_run.name, "run_count": task_run.run_count,
-                  "states": [s.name for s in sorted(states, key=lambda s: s.timestamp)]}),
-      flush=True)
+print("recorded:", json.dumps({
+    "flow": state.type.value,
+    "task": task_run.name,
+    "run_count": task_run.run_count,
+    "states": [s.name for s in sorted(states, key=lambda s: s.timestamp)],
+    "delays": build_features.retry_delay_seconds,
+    "served": schedule.schedule.model_dump(mode="json"),
+}), flush=True)
 """
 
 
@@ -59,12 +63,16 @@ def flow_run(tmp_path_factory):
         reference=reference_build(project, root))
 
 
-def test_a_failed_first_attempt_is_retried_and_publishes_what_make_build_does(flow_run):
+def test_the_daily_flow_retries_a_failed_first_attempt_and_publishes_what_make_build_does(
+        flow_run):
+    # One test for the one run: pytest-xdist may not keep the tests of a
+    # module on one worker, and each worker would run the flow again.
     assert flow_run.returncode == 0, flow_run.log
     recorded = flow_run.recorded
     assert recorded["flow"] == "COMPLETED"
     assert recorded["task"].startswith("build_features")
     assert recorded["run_count"] == 2
+    assert recorded["delays"] == [RETRY_DELAY_SECONDS, 2 * RETRY_DELAY_SECONDS]  # the back-off
     assert recorded["states"].count("AwaitingRetry") == 1
     assert recorded["states"][-1] == "Completed"
 
@@ -80,7 +88,6 @@ def test_a_failed_first_attempt_is_retried_and_publishes_what_make_build_does(fl
     published = flow_run.output_dir / "user_features.parquet"
     assert sha256(published) == sha256(flow_run.reference)
 
-
-def test_the_flow_is_served_daily(flow_run):
+    # What `python feature_pipeline_flow.py` serves.
     served = flow_run.recorded["served"]
-    assert (served["cron"], served["timezone"]) == ("0 6 * * *", "UTC")
+    assert (served["cron"], served["timezone"]) == ("0 0 * * *", "UTC")
