@@ -3,7 +3,7 @@
 The task runs the entry point `make build` runs (scripts/run_pipeline.py,
 through orchestration/scheduled_run.py), so Airflow and `make build`
 publish the same file from the same data. One task, not one per dbt model:
-dbt already orders the models and stops at the first failed check, and a
+dbt already orders the models and skips what depends on a failed check, and a
 task per model would start a dbt process per model. The per-model view is
 the Dagster set-up's (orchestration/dagster).
 

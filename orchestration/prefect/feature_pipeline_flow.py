@@ -6,7 +6,7 @@
 The task runs the entry point `make build` runs (scripts/run_pipeline.py,
 through orchestration/scheduled_run.py), so Prefect and `make build`
 publish the same file from the same data. One task, not one per dbt model:
-dbt already orders the models and stops at the first failed check; the
+dbt already orders the models and skips what depends on a failed check; the
 per-model view is the Dagster set-up's (orchestration/dagster).
 
 Unless set otherwise, Prefect keeps its state in local/prefect, runs its
