@@ -25,8 +25,23 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENTRY_POINT = PROJECT_ROOT / "scripts" / "run_pipeline.py"
 
-RETRIES = int(os.environ.get("PIPELINE_RETRIES", "2"))
-RETRY_DELAY_SECONDS = float(os.environ.get("PIPELINE_RETRY_DELAY_SECONDS", "300"))
+
+
+def setting(name: str, default: str, kind: type[int] | type[float]) -> int | float:
+    """A number from the environment, or one sentence saying what is wrong."""
+    value = os.environ.get(name, default)
+    try:
+        number = kind(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number < float("inf"):  # also refuses nan
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number "
+                         f"of 0 or more, got {value!r}.")
+    return number
+
+
+RETRIES = setting("PIPELINE_RETRIES", "2", int)
+RETRY_DELAY_SECONDS = setting("PIPELINE_RETRY_DELAY_SECONDS", "300", float)
 
 
 class PipelineFailed(RuntimeError):

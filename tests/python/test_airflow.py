@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+import sys
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import side_env
+from conftest import PROJECT_ROOT, side_env
 from scheduler_runs import (project_copy, reference_build, runs, scheduler_env,
                             sha256, started_while_the_database_is_held)
 
@@ -88,3 +89,17 @@ def test_the_daily_dag_retries_a_failed_first_attempt_and_publishes_what_make_bu
     task, = (task["__var"] for task in dag["tasks"])
     assert (task["retries"], task["retry_delay"], task["retry_exponential_backoff"]) == \
         (2, RETRY_DELAY_SECONDS, 2.0)
+
+
+@pytest.mark.parametrize("name, value", [("PIPELINE_RETRIES", "two"),
+                                         ("PIPELINE_RETRY_DELAY_SECONDS", "-5"),
+                                         ("PIPELINE_RETRY_DELAY_SECONDS", "nan")])
+def test_a_bad_retry_setting_is_one_sentence_naming_it(name, value):
+    # The DAG and the flow read their retries from orchestration/scheduled_run.py.
+    loaded = subprocess.run([sys.executable, "-c", "import scheduled_run"],
+                            cwd=PROJECT_ROOT / "orchestration", env={name: value},
+                            capture_output=True, text=True, timeout=60)
+    assert loaded.returncode != 0
+    assert loaded.stderr.strip().splitlines()[-1] == (
+        f"ValueError: {name} must be a {'whole ' if name == 'PIPELINE_RETRIES' else ''}"
+        f"number of 0 or more, got {value!r}.")
