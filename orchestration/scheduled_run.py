@@ -26,7 +26,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENTRY_POINT = PROJECT_ROOT / "scripts" / "run_pipeline.py"
 
 
-
 def setting(name: str, default: str, kind: type[int] | type[float]) -> int | float:
     """A number from the environment, or one sentence saying what is wrong."""
     value = os.environ.get(name, default)
@@ -45,7 +44,7 @@ RETRY_DELAY_SECONDS = setting("PIPELINE_RETRY_DELAY_SECONDS", "300", float)
 
 
 class PipelineFailed(RuntimeError):
-    pass
+    """The pipeline exited non-zero: the scheduler fails the task and retries it."""
 
 
 def from_root(path: str | os.PathLike) -> str:

@@ -1,7 +1,9 @@
 """The pipeline as a Prefect flow: one task, retried with back-off.
 
-    python orchestration/prefect/feature_pipeline_flow.py          # serve it daily
-    python orchestration/prefect/feature_pipeline_flow.py --once   # run it now
+    python orchestration/prefect/feature_pipeline_flow.py --once    # run it now
+    python orchestration/prefect/feature_pipeline_flow.py --server  # a Prefect server
+    python orchestration/prefect/feature_pipeline_flow.py           # serve it daily
+                                      # (with PREFECT_API_URL set to that server)
 
 The task runs the entry point `make build` runs (scripts/run_pipeline.py,
 through orchestration/scheduled_run.py), so Prefect and `make build`
@@ -9,9 +11,11 @@ publish the same file from the same data. One task, not one per dbt model:
 dbt already orders the models and skips what depends on a failed check; the
 per-model view is the Dagster set-up's (orchestration/dagster).
 
-Unless set otherwise, Prefect keeps its state in local/prefect, runs its
-own API server for the time of the process (SQLite), and sends no
-analytics. Relative paths are taken from the project root.
+Unless set otherwise, Prefect (the server too) keeps its state in
+local/prefect and sends no analytics. A run without PREFECT_API_URL starts a
+temporary API server for the time of the process (SQLite); serving needs a
+lasting one, since a temporary server creates no scheduled runs. Relative
+paths are taken from the project root.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ for name, value in {
     os.environ.setdefault(name, value)
 
 from prefect import flow, serve, task  # noqa: E402
+from prefect.settings import PREFECT_API_URL  # noqa: E402
 from prefect.schedules import Cron  # noqa: E402
 from prefect.tasks import exponential_backoff  # noqa: E402
 
@@ -62,8 +67,23 @@ def daily():
                                           schedule=Cron("0 0 * * *", timezone="UTC"))
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--once"]:
+def main(arguments: list[str]) -> None:
+    if arguments == ["--once"]:
         feature_pipeline()  # one run now, without serving
+    elif arguments == ["--server"]:
+        # With the settings above, which the server reads from the environment.
+        prefect = Path(sys.executable).with_name("prefect")
+        os.execv(prefect, [str(prefect), "server", "start"])
+    elif arguments:
+        sys.exit(f"Unknown arguments {' '.join(arguments)}: give --once, --server or none.")
+    elif not PREFECT_API_URL.value():
+        # A temporary server would take the deployment and never run it.
+        sys.exit("Serving the daily schedule needs a Prefect server: start one with "
+                 "`python orchestration/prefect/feature_pipeline_flow.py --server` and "
+                 "set PREFECT_API_URL=http://127.0.0.1:4200/api.")
     else:
         serve(daily())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

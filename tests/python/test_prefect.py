@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import side_env
-from scheduler_runs import (project_copy, reference_build, runs, scheduler_env,
+from conftest import PROJECT_ROOT, side_env
+from scheduler_runs import (base_env, project_copy, reference_build, runs, scheduler_env,
                             sha256, started_while_the_database_is_held)
 
 RETRY_DELAY_SECONDS = 5
@@ -91,3 +91,18 @@ def test_the_daily_flow_retries_a_failed_first_attempt_and_publishes_what_make_b
     # What `python feature_pipeline_flow.py` serves.
     served = flow_run.recorded["served"]
     assert (served["cron"], served["timezone"]) == ("0 0 * * *", "UTC")
+
+
+def test_serving_without_a_prefect_server_is_refused_with_one_sentence(tmp_path):
+    # A temporary server would take the daily deployment and never run it.
+    bin_dir = side_env("prefect")
+    env = base_env() | {"PREFECT_HOME": str(tmp_path / "prefect")}
+    served = subprocess.run(
+        [str(bin_dir / "python"), str(PROJECT_ROOT / "orchestration" / "prefect" /
+                                      "feature_pipeline_flow.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert served.returncode == 1
+    assert served.stderr.strip().splitlines() == [
+        "Serving the daily schedule needs a Prefect server: start one with "
+        "`python orchestration/prefect/feature_pipeline_flow.py --server` and "
+        "set PREFECT_API_URL=http://127.0.0.1:4200/api."]
