@@ -243,6 +243,7 @@ SHARED_BUILDS = {
     "test_feature_store.py": {"store": "feature_store"},
 }
 SLOWEST_FIRST = ["test_crash_and_concurrency.py", "test_dagster.py", "test_incremental.py",
+                 "test_airflow.py", "test_prefect.py",
                  "test_observability.py", "test_lint.py", "test_bench.py",
                  "test_state.py", "test_quality.py", "test_pipeline.py",
                  "test_contributing.py", "test_feature_store.py",
