@@ -61,7 +61,7 @@ build: setup
 # and the online store are git-ignored, in local/feast/. Nothing new
 # published: the online store stays as it was.
 feature-store: setup-feast
-	FEAST_USAGE=False$(if $(OUTPUT_DIR), FEATURE_STORE_OUTPUT_DIR="$(OUTPUT_DIR)") \
+	FEAST_USAGE=False$(if $(OUTPUT_DIR), OUTPUT_DIR="$(OUTPUT_DIR)") \
 		.venv-feast/bin/python feature_store/update.py
 
 ## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
@@ -74,7 +74,7 @@ docs: setup
 # Its own environment (.venv-dagster) and instance (local/dagster: run
 # history, schedules; no telemetry, one run at a time). `dagster dev`
 # re-parses the dbt project on start. The paths are the environment's
-# FEATURE_PIPELINE_RAW_DATA_DIR, FEATURE_PIPELINE_OUTPUT_DIR and DUCKDB_PATH.
+# RAW_DATA_DIR, OUTPUT_DIR and DUCKDB_PATH, as for every scheduler.
 DAGSTER_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/local/dagster
 orchestrate: setup-dagster $(DAGSTER_HOME_DIR)/dagster.yaml

@@ -18,7 +18,7 @@ from feast.types import Bool, Float64, Int64, String
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The pipeline's output directory (dbt var output_dir); a relative path is
 # taken from the project root, as the pipeline takes it.
-OUTPUT_DIR = PROJECT_ROOT / os.environ.get("FEATURE_STORE_OUTPUT_DIR", "output")
+OUTPUT_DIR = PROJECT_ROOT / os.environ.get("OUTPUT_DIR", "output")
 HISTORY = OUTPUT_DIR / "history" / "*" / "user_features.parquet"
 # The published schema is the mart's contract: its columns and their types.
 CONTRACT = PROJECT_ROOT / "models" / "marts" / "user_features.yml"

@@ -9,7 +9,7 @@ so the online store does not change.
 
     .venv-feast/bin/python feature_store/update.py
 
-FEATURE_STORE_OUTPUT_DIR (default `output`) is the pipeline's output
+OUTPUT_DIR (default `output`) is the pipeline's output
 directory, FEATURE_STORE_STATE_DIR (default `local/feast`) holds the
 registry and the online store; relative paths are taken from the project
 root. The snapshot's instant, users and the online store are printed.

@@ -47,11 +47,6 @@ class PipelineFailed(RuntimeError):
     """The pipeline exited non-zero: the scheduler fails the task and retries it."""
 
 
-def from_root(path: str | os.PathLike) -> str:
-    """An absolute path; a relative one is taken from the project root."""
-    return os.path.normpath(PROJECT_ROOT / Path(path).expanduser())
-
-
 def run_pipeline(raw_data_dir: str | None = None, output_dir: str | None = None,
                  full_refresh: bool = False) -> None:
     """Run the pipeline once with this interpreter's dbt and Python; raise
@@ -59,19 +54,18 @@ def run_pipeline(raw_data_dir: str | None = None, output_dir: str | None = None,
     raw_data_dir = raw_data_dir or os.environ.get("RAW_DATA_DIR")
     output_dir = output_dir or os.environ.get("OUTPUT_DIR")
     command = [sys.executable, str(ENTRY_POINT)]
+    # The entry point takes relative paths (DUCKDB_PATH too) from the
+    # project root and hands them to dbt as absolute ones.
     if raw_data_dir:
-        command += ["--raw-data-dir", from_root(raw_data_dir)]
+        command += ["--raw-data-dir", raw_data_dir]
     if output_dir:
-        command += ["--output-dir", from_root(output_dir)]
+        command += ["--output-dir", output_dir]
     if full_refresh:
         command.append("--full-refresh")
-    env = dict(os.environ)
-    if env.get("DUCKDB_PATH"):
-        env["DUCKDB_PATH"] = from_root(env["DUCKDB_PATH"])
     print("running:", " ".join(command), flush=True)
-    status = subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode
+    status = subprocess.run(command, cwd=PROJECT_ROOT).returncode
     if status:
-        record = Path(from_root(output_dir or "output")) / "runs.jsonl"
+        record = PROJECT_ROOT / (output_dir or "output") / "runs.jsonl"
         raise PipelineFailed(
             f"The pipeline run failed (scripts/run_pipeline.py exited with "
             f"{status}): its output is above, and the run is recorded in {record}.")

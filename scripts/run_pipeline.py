@@ -8,9 +8,9 @@ when the build failed, and exits with dbt's code first, else the
 after-run step's.
 
 It can be started from any working directory: dbt runs in the project root,
-and the paths it is given (landing, output, database) are made absolute from
-the caller's working directory first, so a scheduler's relative path means
-what it meant to the scheduler.
+and relative paths (landing, output, DUCKDB_PATH) are taken from the project
+root, as `make build` and plain `dbt build` take them; they reach dbt as
+absolute paths.
 
     python scripts/run_pipeline.py [--raw-data-dir DIR] [--output-dir DIR]
                                    [--full-refresh] [--bin-dir DIR]
@@ -31,6 +31,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def from_root(path: str | os.PathLike) -> Path:
+    """An absolute path; a relative one is taken from the project root."""
+    return Path(os.path.normpath(PROJECT_ROOT / Path(path).expanduser()))
+
+
 def build_command(dbt: Path, given_vars: dict, full_refresh: bool) -> list[str]:
     command = [str(dbt), "build", "--exclude-resource-type", "unit_test"]
     if given_vars:
@@ -46,12 +51,12 @@ def run(raw_data_dir: str | os.PathLike | None = None,
         bin_dir: str | os.PathLike | None = None) -> int:
     """Build, then follow up; the exit code of the run as `make build` has it."""
     bin_dir = Path(bin_dir).absolute() if bin_dir else Path(sys.executable).parent
-    given_vars = {name: str(Path(value).absolute()) for name, value in
+    given_vars = {name: str(from_root(value)) for name, value in
                   (("raw_data_dir", raw_data_dir), ("output_dir", output_dir))
                   if value}
     env = dict(os.environ)
     if env.get("DUCKDB_PATH"):
-        env["DUCKDB_PATH"] = str(Path(env["DUCKDB_PATH"]).absolute())
+        env["DUCKDB_PATH"] = str(from_root(env["DUCKDB_PATH"]))
 
     # The follow-up is told when dbt was started, so it never takes an
     # earlier run's results for this one (dbt writes none when it stops

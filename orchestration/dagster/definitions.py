@@ -16,8 +16,10 @@
 
 The paths come from the environment, relative ones resolved from the
 project root, so any working directory gives the same run:
-FEATURE_PIPELINE_RAW_DATA_DIR (default data/raw), FEATURE_PIPELINE_OUTPUT_DIR
-(default output), DUCKDB_PATH (default feature_pipeline.duckdb).
+RAW_DATA_DIR (default data/raw), OUTPUT_DIR (default output), DUCKDB_PATH
+(default feature_pipeline.duckdb); retries from PIPELINE_RETRIES and
+PIPELINE_RETRY_DELAY_SECONDS, as for the Airflow DAG and the Prefect flow
+(orchestration/scheduled_run.py).
 """
 import json
 import os
@@ -40,13 +42,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+sys.path.insert(0, str(PROJECT_ROOT / "orchestration"))
+import scheduled_run  # noqa: E402  (the settings every scheduler shares)
+from run_pipeline import from_root  # noqa: E402  (relative paths: from the project root)
+
+
 def project_path(variable: str, default: str) -> Path:
     """A path from the environment, a relative one taken from the project root."""
-    return PROJECT_ROOT / os.environ.get(variable, default)
+    return from_root(os.environ.get(variable, default))
 
 
-RAW_DATA_DIR = project_path("FEATURE_PIPELINE_RAW_DATA_DIR", "data/raw")
-OUTPUT_DIR = project_path("FEATURE_PIPELINE_OUTPUT_DIR", "output")
+RAW_DATA_DIR = project_path("RAW_DATA_DIR", "data/raw")
+OUTPUT_DIR = project_path("OUTPUT_DIR", "output")
 # dbt and the follow-up read the database from the environment: made
 # absolute here, it is the same file whatever directory a run starts in.
 os.environ["DUCKDB_PATH"] = str(project_path("DUCKDB_PATH", "feature_pipeline.duckdb"))
@@ -70,8 +78,8 @@ def follow_up(target: Path, since: str) -> int:
 # A failed build is tried again after 30 s, then 90 s: a passing retry
 # needs a cause that goes away (another run holding the database), since
 # bad data fails every attempt alike.
-RETRIES = RetryPolicy(max_retries=int(os.environ.get("FEATURE_PIPELINE_RETRIES", "2")),
-                      delay=float(os.environ.get("FEATURE_PIPELINE_RETRY_DELAY_SECONDS", "30")),
+RETRIES = RetryPolicy(max_retries=scheduled_run.RETRIES,
+                      delay=scheduled_run.RETRY_DELAY_SECONDS,
                       backoff=Backoff.EXPONENTIAL)
 
 

@@ -62,8 +62,8 @@ def main(argv=None) -> int:
         # The UI's first-visit dialog, marked as seen, hides nothing.
         (scratch / "home" / ".nux" / "nux.yaml").write_text("seen: 1\n")
         env = {**os.environ, "DAGSTER_HOME": str(scratch / "home"),
-               "FEATURE_PIPELINE_RAW_DATA_DIR": str(scratch / "landing"),
-               "FEATURE_PIPELINE_OUTPUT_DIR": str(scratch / "output"),
+               "RAW_DATA_DIR": str(scratch / "landing"),
+               "OUTPUT_DIR": str(scratch / "output"),
                "DUCKDB_PATH": str(scratch / "pipeline.duckdb")}
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster")), "dev", "-f", str(HERE / "definitions.py"),

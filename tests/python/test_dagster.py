@@ -96,8 +96,8 @@ def dagster_env(workdir: Path, raw_dir: Path, **extra: str) -> dict:
     return {
         "PATH": "/usr/bin:/bin",
         "DAGSTER_HOME": str(home),
-        "FEATURE_PIPELINE_RAW_DATA_DIR": str(raw_dir),
-        "FEATURE_PIPELINE_OUTPUT_DIR": str(workdir / "output"),
+        "RAW_DATA_DIR": str(raw_dir),
+        "OUTPUT_DIR": str(workdir / "output"),
         "DUCKDB_PATH": str(workdir / "pipeline.duckdb"),
         "DUCKDB_TEMP_DIRECTORY": str(workdir / "duckdb_tmp"),
         "DBT_THREADS": "1",
@@ -146,7 +146,7 @@ def test_materializing_every_asset_publishes_what_make_build_publishes(
 
     # Relative paths are the project root's, not the working directory's.
     env = dagster_env(tmp_path / "dagster", SAMPLE_DIR,
-                      FEATURE_PIPELINE_OUTPUT_DIR="dagster_output", DUCKDB_PATH="dagster.duckdb")
+                      OUTPUT_DIR="dagster_output", DUCKDB_PATH="dagster.duckdb")
     process = materialize(dagster_bin, project, env, cwd=tmp_path)
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
     output = project / "dagster_output"
@@ -183,8 +183,8 @@ def test_a_failing_check_fails_the_run_after_every_retry_and_publishes_nothing(
     pd.concat([profiles, profiles.head(1)]).to_parquet(
         landing / "user_profiles.parquet", index=False)  # one user twice
     workdir = tmp_path / "dagster"
-    env = dagster_env(workdir, landing, FEATURE_PIPELINE_RETRIES="2",
-                      FEATURE_PIPELINE_RETRY_DELAY_SECONDS="1")
+    env = dagster_env(workdir, landing, PIPELINE_RETRIES="2",
+                      PIPELINE_RETRY_DELAY_SECONDS="1")
 
     process = materialize(dagster_bin, project, env, cwd=tmp_path)
 

@@ -63,7 +63,7 @@ def contract_columns() -> list[str]:
 
 def feast_env(store: dict) -> dict:
     return {**os.environ, "FEAST_USAGE": "False",
-            "FEATURE_STORE_OUTPUT_DIR": str(store["output"]),
+            "OUTPUT_DIR": str(store["output"]),
             "FEATURE_STORE_STATE_DIR": str(store["state"])}
 
 
