@@ -14,6 +14,11 @@ what it meant to the scheduler.
 
     python scripts/run_pipeline.py [--raw-data-dir DIR] [--output-dir DIR]
                                    [--full-refresh] [--bin-dir DIR]
+                                   [--target spark]
+
+With `--target spark` (profiles.yml; run it with .venv-spark's python) the
+landing files are inspected before dbt starts and the tested export is
+published after it (scripts/spark_target.py; docs/scaling.md).
 
 Only the paths given become `--vars`, so a run with none shares its parse
 state with a plain `dbt build`.
@@ -31,8 +36,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def build_command(dbt: Path, given_vars: dict, full_refresh: bool) -> list[str]:
+def build_command(dbt: Path, given_vars: dict, full_refresh: bool,
+                  target: str | None = None) -> list[str]:
     command = [str(dbt), "build", "--exclude-resource-type", "unit_test"]
+    if target:
+        command += ["--target", target]
     if given_vars:
         command += ["--vars", json.dumps(given_vars)]
     if full_refresh:
@@ -43,7 +51,8 @@ def build_command(dbt: Path, given_vars: dict, full_refresh: bool) -> list[str]:
 def run(raw_data_dir: str | os.PathLike | None = None,
         output_dir: str | os.PathLike | None = None,
         full_refresh: bool = False,
-        bin_dir: str | os.PathLike | None = None) -> int:
+        bin_dir: str | os.PathLike | None = None,
+        target: str | None = None) -> int:
     """Build, then follow up; the exit code of the run as `make build` has it."""
     bin_dir = Path(bin_dir).absolute() if bin_dir else Path(sys.executable).parent
     given_vars = {name: str(Path(value).absolute()) for name, value in
@@ -52,20 +61,59 @@ def run(raw_data_dir: str | os.PathLike | None = None,
     env = dict(os.environ)
     if env.get("DUCKDB_PATH"):
         env["DUCKDB_PATH"] = str(Path(env["DUCKDB_PATH"]).absolute())
+    spark = target == "spark"
+    if spark:
+        env["SPARK_DIR"] = str(Path(env.get("SPARK_DIR")
+                                    or PROJECT_ROOT / "local" / "spark").absolute())
 
     # The follow-up is told when dbt was started, so it never takes an
     # earlier run's results for this one (dbt writes none when it stops
     # before any node). Whole seconds are enough: an earlier invocation
     # started at least a whole dbt run before.
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    dbt_status = subprocess.run(
-        build_command(bin_dir / "dbt", given_vars, full_refresh),
-        cwd=PROJECT_ROOT, env=env).returncode
+    if spark:
+        dbt_status = run_on_spark(bin_dir, given_vars, full_refresh, env)
+        # The report reads no database: Spark's tables are not DuckDB's.
+        env["DUCKDB_PATH"] = ""
+    else:
+        dbt_status = subprocess.run(
+            build_command(bin_dir / "dbt", given_vars, full_refresh, target),
+            cwd=PROJECT_ROOT, env=env).returncode
     after_run = [str(bin_dir / "python"), "scripts/after_run.py", "--since", since]
     if given_vars:
         after_run += ["--vars", json.dumps(given_vars)]
     after_status = subprocess.run(after_run, cwd=PROJECT_ROOT, env=env).returncode
     return dbt_status or after_status
+
+
+def run_on_spark(bin_dir: Path, given_vars: dict, full_refresh: bool,
+                 env: dict) -> int:
+    """Inspect the landing files, build on Spark, publish the export."""
+    spark_dir = Path(env["SPARK_DIR"])
+    raw_data_dir = given_vars.get("raw_data_dir") or str(PROJECT_ROOT / "data" / "raw")
+    output_dir = given_vars.get("output_dir") or str(PROJECT_ROOT / "output")
+    answer = spark_dir / "landing.json"
+    step = [str(bin_dir / "python"), "scripts/spark_target.py"]
+    status = subprocess.run(step + ["inspect", "--raw-data-dir", raw_data_dir,
+                                    "--answer", str(answer)],
+                            cwd=PROJECT_ROOT, env=env).returncode
+    if status:
+        return status
+    landing = json.loads(answer.read_text())
+    for dataset in landing["datasets"].values():
+        dataset.pop("reader_sql")  # DuckDB's; the Spark hook writes its own
+    spark_vars = {**given_vars, "spark_landing": landing}
+    status = subprocess.run(
+        build_command(bin_dir / "dbt", spark_vars, full_refresh, "spark"),
+        cwd=PROJECT_ROOT, env=env).returncode
+    if status:
+        print(f"Nothing was published: the files in {output_dir} are unchanged.")
+        return status
+    return subprocess.run(
+        step + ["publish", "--export-dir",
+                str(spark_dir / "export" / "user_features_export"),
+                "--output-dir", output_dir],
+        cwd=PROJECT_ROOT, env=env).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="rebuild the staging history from every landing file")
     parser.add_argument("--bin-dir", help="the environment whose dbt and python run "
                                           "the pipeline (default: this interpreter's)")
+    parser.add_argument("--target", help="the profiles.yml target (default: dev, "
+                                         "DuckDB; spark: docs/scaling.md)")
     args = parser.parse_args(argv)
-    return run(args.raw_data_dir, args.output_dir, args.full_refresh, args.bin_dir)
+    return run(args.raw_data_dir, args.output_dir, args.full_refresh, args.bin_dir,
+               args.target)
 
 
 if __name__ == "__main__":
