@@ -195,3 +195,32 @@
 {% macro spark__landing_relation_sql(dataset) %}
     global_temp.{{ dataset }}
 {%- endmacro %}
+
+
+{% macro spark__alter_column_set_constraints(relation, column_dict) %}
+    {#- Plain Parquet tables cannot hold NOT NULL (dbt-spark would alter the
+        column, which only Delta tables allow). The constraint is checked on
+        the written table instead: a null stops the model, as DuckDB's
+        constraint stops the write, and nothing downstream runs. -#}
+    {%- set checked = [] -%}
+    {%- for column_name in column_dict -%}
+        {%- set column = column_dict[column_name] -%}
+        {%- if column.constraints | selectattr('type', 'equalto', 'not_null') | list -%}
+            {%- do checked.append(column_name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not checked -%}{{ return('') }}{%- endif -%}
+    {%- set measures = [] -%}
+    {%- for column_name in checked -%}
+        {%- do measures.append("count_if(" ~ adapter.quote(column_name) ~ " is null)") -%}
+    {%- endfor -%}
+    {%- set nulls = run_query(
+        "select " ~ measures | join(", ") ~ " from " ~ relation).rows[0] -%}
+    {%- for column_name in checked -%}
+        {%- if nulls[loop.index0] > 0 -%}
+            {{ exceptions.raise_compiler_error(
+                relation.identifier ~ "." ~ column_name ~ " has " ~ nulls[loop.index0]
+                ~ " null value(s), but its contract says not_null.") }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}

@@ -59,8 +59,9 @@ def run(raw_data_dir: str | os.PathLike | None = None,
                   (("raw_data_dir", raw_data_dir), ("output_dir", output_dir))
                   if value}
     env = dict(os.environ)
-    if env.get("DUCKDB_PATH"):
-        env["DUCKDB_PATH"] = str(Path(env["DUCKDB_PATH"]).absolute())
+    for name in ("DUCKDB_PATH", "DBT_TARGET_PATH"):
+        if env.get(name):
+            env[name] = str(Path(env[name]).absolute())
     spark = target == "spark"
     if spark:
         env["SPARK_DIR"] = str(Path(env.get("SPARK_DIR")
@@ -80,6 +81,9 @@ def run(raw_data_dir: str | os.PathLike | None = None,
             build_command(bin_dir / "dbt", given_vars, full_refresh, target),
             cwd=PROJECT_ROOT, env=env).returncode
     after_run = [str(bin_dir / "python"), "scripts/after_run.py", "--since", since]
+    if env.get("DBT_TARGET_PATH"):
+        # dbt wrote its artifacts there: the follow-up reads them there.
+        after_run += ["--target-path", env["DBT_TARGET_PATH"]]
     if given_vars:
         after_run += ["--vars", json.dumps(given_vars)]
     after_status = subprocess.run(after_run, cwd=PROJECT_ROOT, env=env).returncode
@@ -111,7 +115,8 @@ def run_on_spark(bin_dir: Path, given_vars: dict, full_refresh: bool,
         return status
     return subprocess.run(
         step + ["publish", "--export-dir",
-                str(spark_dir / "export" / "user_features_export"),
+                str(spark_dir / "warehouse" / "feature_pipeline.db"
+                    / "user_features_export"),
                 "--output-dir", output_dir],
         cwd=PROJECT_ROOT, env=env).returncode
 
