@@ -26,6 +26,7 @@ state with a plain `dbt build`.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
@@ -92,8 +93,22 @@ def run(raw_data_dir: str | os.PathLike | None = None,
 
 def run_on_spark(bin_dir: Path, given_vars: dict, full_refresh: bool,
                  env: dict) -> int:
-    """Inspect the landing files, build on Spark, publish the export."""
+    """Inspect the landing files, build on Spark, publish the export:
+    one run at a time per SPARK_DIR (its catalog admits one process)."""
     spark_dir = Path(env["SPARK_DIR"])
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    with open(spark_dir / "run.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Another run holds {spark_dir}: wait for it to finish, or "
+                  "set SPARK_DIR to use another folder.", file=sys.stderr)
+            return 1
+        return run_spark_steps(bin_dir, given_vars, full_refresh, env, spark_dir)
+
+
+def run_spark_steps(bin_dir: Path, given_vars: dict, full_refresh: bool,
+                    env: dict, spark_dir: Path) -> int:
     raw_data_dir = given_vars.get("raw_data_dir") or str(PROJECT_ROOT / "data" / "raw")
     output_dir = given_vars.get("output_dir") or str(PROJECT_ROOT / "output")
     answer = spark_dir / "landing.json"
