@@ -109,6 +109,7 @@ def test_spark_publishes_what_duckdb_and_pandas_compute(sample_on_spark, sample_
     assert spark["user_id"].is_monotonic_increasing
     # Nothing half-written is left beside it.
     assert sorted(p.name for p in sample_on_spark.output_dir.glob(".*")) == []
+    assert "Deprecated functionality" not in sample_on_spark.output
 
 
 def test_every_error_check_runs_on_spark(sample_on_spark, sample_run):
