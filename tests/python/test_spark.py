@@ -4,8 +4,8 @@ DuckDB runs, and publishes nothing when one fails.
 
 Each Spark build is a real `scripts/run_pipeline.py --target spark` run with
 the .venv-spark environment (dbt-spark in-process session, a local Spark):
-slow to start, so the module builds the sample once and the planted defect
-once.
+slow to start, so the module builds the sample once, a landing of CSV batch
+files once and the planted defect once.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import PROJECT_ROOT, SAMPLE_DIR, copy_landing, side_env
+from conftest import PROJECT_ROOT, SAMPLE_DIR, copy_landing, generate, side_env
 from reference_pipeline import assert_frames_match, features_from_landing
 
 # Models that run on DuckDB only (docs/scaling.md), and the one that stands
@@ -127,6 +127,15 @@ def test_every_error_check_runs_on_spark(sample_on_spark, sample_run):
                 and str(node["config"]["severity"]).lower() == "error"}
     assert len(declared) == len(spark) + 2  # the export's own two tests
     assert declared == {r["unique_id"] for r in sample_on_spark.results()} & declared
+
+
+def test_csv_batch_files_on_spark_match_the_reference(tmp_path):
+    # Spark's CSV reader, typed by the landing hook, on one file per week.
+    landing = generate(tmp_path / "landing", "--rows", "5000", "--users", "500",
+                       "--format", "csv", "--batches", "week")
+    run = spark_build(tmp_path / "run", landing)
+    assert run.returncode == 0, run.output[-5000:]
+    assert_frames_match(pd.read_parquet(run.published), features_from_landing(landing))
 
 
 def test_planted_defect_fails_an_error_check_on_spark_and_publishes_nothing(
