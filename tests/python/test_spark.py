@@ -163,3 +163,16 @@ def test_planted_defect_fails_an_error_check_on_spark_and_publishes_nothing(
     assert sorted(p.name for p in output.iterdir()) == sorted(
         ["user_features.parquet", "runs.jsonl", "validation_report.md",
          "validation_report.html"])
+
+
+def test_a_bad_landing_file_stops_the_run_before_spark_starts(tmp_path):
+    landing = copy_landing(SAMPLE_DIR, tmp_path / "landing")
+    broken = landing / "transactions.parquet"
+    broken.write_bytes(broken.read_bytes()[:1000])
+    run = spark_build(tmp_path / "run", landing)
+    assert run.returncode != 0
+    assert f"STOPPED: landing: {broken} is not a readable Parquet file" in run.output
+    assert not run.published.exists()
+    # The inspector refused the file before dbt (and Spark) started.
+    assert not (tmp_path / "run" / "spark" / "metastore_db").exists()
+    assert not (tmp_path / "run" / "target" / "run_results.json").exists()
