@@ -242,9 +242,9 @@ SHARED_BUILDS = {
     "test_quality.py": {"good_build": "quality_good_build"},
     "test_spark.py": {"sample_on_spark": "spark_sample"},
 }
-SLOWEST_FIRST = ["test_spark.py", "test_crash_and_concurrency.py",
-                 "test_incremental.py", "test_observability.py", "test_lint.py",
-                 "test_bench.py",
+SLOWEST_FIRST = ["test_spark.py",
+                 "test_crash_and_concurrency.py", "test_incremental.py",
+                 "test_observability.py", "test_lint.py", "test_bench.py",
                  "test_state.py", "test_quality.py", "test_pipeline.py",
                  "test_contributing.py", "test_bad_input.py"]
 
