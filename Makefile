@@ -43,6 +43,14 @@ $(foreach env,$(SIDE_ENVS),$(eval setup-$(env): .venv-$(env)/.ready))
 	.venv-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	@touch $@
 
+# Spark runs on a Java runtime: installed from the system packages when the
+# machine has none.
+.PHONY: java
+java:
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq \
+		&& apt-get install -y -qq openjdk-17-jre-headless; }
+setup-spark: java
+
 ## setup-all: the core environment and every optional one (envs/*)
 setup-all: setup $(addprefix setup-,$(SIDE_ENVS))
 
@@ -52,8 +60,11 @@ setup-all: setup $(addprefix setup-,$(SIDE_ENVS))
 # follow-up runs after failed builds as well, and the build fails when dbt or
 # the follow-up failed. dbt unit tests check SQL logic on fixtures, not the
 # data: `make test` runs them, a scheduled build does not need to.
-build: setup
-	$(BIN)/python scripts/run_pipeline.py --bin-dir $(BIN)$(if $(RAW_DATA_DIR), --raw-data-dir "$(RAW_DATA_DIR)")$(if $(OUTPUT_DIR), --output-dir "$(OUTPUT_DIR)")
+# TARGET=spark runs the same models on Spark, from .venv-spark (docs/scaling.md).
+TARGET ?=
+BUILD_BIN = $(if $(filter spark,$(TARGET)),.venv-spark/bin,$(BIN))
+build: setup $(if $(filter spark,$(TARGET)),setup-spark)
+	$(BUILD_BIN)/python scripts/run_pipeline.py --bin-dir $(BUILD_BIN)$(if $(TARGET), --target $(TARGET))$(if $(RAW_DATA_DIR), --raw-data-dir "$(RAW_DATA_DIR)")$(if $(OUTPUT_DIR), --output-dir "$(OUTPUT_DIR)")
 
 ## feature-store: register the Feast repository (feature_store/) and load the latest
 ##                published snapshot of <OUTPUT_DIR>/history into its online store

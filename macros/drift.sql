@@ -126,7 +126,7 @@
     {#- `quantile_cont(f, [0.1 ... 0.9]) as f, ...`: nine cut points (ten
         bins) per feature, as one list per column. -#}
     {%- for feature in features -%}
-        quantile_cont({{ feature }}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+        {{ quantiles(feature, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) }}
         as {{ feature }}{{ ", " if not loop.last }}
     {%- endfor -%}
 {% endmacro %}

@@ -48,10 +48,7 @@
 
 {% macro expectation_column_names(model, transform='upper') %}
     {#- The columns of any relation, including a source read from files. -#}
-    select
-        {{ transform }}(column_name) as column_name,
-        row_number() over () as column_position
-    from (describe select * from {{ model }})
+    {{ relation_column_names(model, transform) }}
 {% endmacro %}
 
 

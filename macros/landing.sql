@@ -12,25 +12,9 @@
 #}
 
 {% macro landing_datasets() %}
-    {#- Required columns and their types, per dataset. -#}
-    {{ return({
-        'transactions': {
-            'transaction_id': 'BIGINT',
-            'user_id': 'BIGINT',
-            'product_id': 'BIGINT',
-            'category': 'VARCHAR',
-            'amount': 'DOUBLE',
-            'quantity': 'BIGINT',
-            'timestamp': 'TIMESTAMP',
-        },
-        'user_profiles': {
-            'user_id': 'BIGINT',
-            'age': 'BIGINT',
-            'region': 'VARCHAR',
-            'account_age_days': 'BIGINT',
-            'is_premium': 'BIGINT',
-        },
-    }) }}
+    {#- Required columns and their types, per dataset (the var
+        landing_contract in dbt_project.yml). -#}
+    {{ return(var('landing_contract')) }}
 {% endmacro %}
 
 
@@ -114,6 +98,12 @@
 
 
 {% macro register_landing_readers() %}
+    {#- The on-run-start hook; Spark's form is in macros/spark_landing.sql. -#}
+    {{- return(adapter.dispatch('register_landing_readers')()) -}}
+{% endmacro %}
+
+
+{% macro duckdb__register_landing_readers() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set root = (var('raw_data_dir') | string).rstrip('/') -%}
     {%- set loads = this_run_loads_transactions() -%}

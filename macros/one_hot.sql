@@ -12,15 +12,7 @@
     -#}
     {%- set values = [] -%}
     {%- if execute -%}
-        {#- Relative to the project root, like every path dbt is run with. -#}
-        {%- set seed_file = 'seeds/' ~ seed_name ~ '.csv' -%}
-        {%- set found = run_query(
-            "select " ~ value_column
-            ~ " from read_csv(" ~ sql_literal(seed_file)
-            ~ ", header = true, all_varchar = true)"
-            ~ " order by cast(" ~ order_column ~ " as integer)"
-        ) -%}
-        {%- set values = found.columns[0].values() -%}
+        {%- set values = seed_file_values(seed_name, value_column, order_column) -%}
     {%- endif -%}
     {%- for value in values %}
     coalesce({{ column }} = {{ sql_literal(value) }}, false)

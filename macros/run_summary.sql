@@ -49,7 +49,7 @@
             {#- The files read, by count and folder: a landing of hundreds
                 of files must not make a line of thousands of characters. -#}
             {%- set read = run_query(
-                "select count(*), any_value(landing_root) from landing_files()"
+                "select count(*), any_value(landing_root) from " ~ landing_relation_sql('files')
                 ~ " where action = 'load' and dataset = " ~ sql_literal(dataset)
             ).rows[0] -%}
             {%- set subject = "landing " ~ dataset ~ " (" ~ read[0]

@@ -7,7 +7,16 @@
 
 {% macro sql_literal(value) %}
     {#- Any value as an SQL string literal; a quote inside it stays data. -#}
+    {{- return(adapter.dispatch('sql_literal')(value)) -}}
+{% endmacro %}
+
+{% macro default__sql_literal(value) %}
     {{- return("'" ~ (value | string).replace("'", "''") ~ "'") -}}
+{% endmacro %}
+
+{% macro spark__sql_literal(value) %}
+    {#- Spark escapes with a backslash; two quotes would end the string. -#}
+    {{- return("'" ~ (value | string).replace("\\", "\\\\").replace("'", "\\'") ~ "'") -}}
 {% endmacro %}
 
 

@@ -14,6 +14,11 @@ absolute paths.
 
     python scripts/run_pipeline.py [--raw-data-dir DIR] [--output-dir DIR]
                                    [--full-refresh] [--bin-dir DIR]
+                                   [--target spark]
+
+With `--target spark` (profiles.yml; run it with .venv-spark's python) the
+landing files are inspected before dbt starts and the tested export is
+published after it (scripts/spark_target.py; docs/scaling.md).
 
 Only the paths given become `--vars`, so a run with none shares its parse
 state with a plain `dbt build`.
@@ -21,6 +26,7 @@ state with a plain `dbt build`.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
@@ -36,8 +42,11 @@ def from_root(path: str | os.PathLike) -> Path:
     return Path(os.path.normpath(PROJECT_ROOT / Path(path).expanduser()))
 
 
-def build_command(dbt: Path, given_vars: dict, full_refresh: bool) -> list[str]:
+def build_command(dbt: Path, given_vars: dict, full_refresh: bool,
+                  target: str | None = None) -> list[str]:
     command = [str(dbt), "build", "--exclude-resource-type", "unit_test"]
+    if target:
+        command += ["--target", target]
     if given_vars:
         command += ["--vars", json.dumps(given_vars)]
     if full_refresh:
@@ -48,29 +57,87 @@ def build_command(dbt: Path, given_vars: dict, full_refresh: bool) -> list[str]:
 def run(raw_data_dir: str | os.PathLike | None = None,
         output_dir: str | os.PathLike | None = None,
         full_refresh: bool = False,
-        bin_dir: str | os.PathLike | None = None) -> int:
+        bin_dir: str | os.PathLike | None = None,
+        target: str | None = None) -> int:
     """Build, then follow up; the exit code of the run as `make build` has it."""
     bin_dir = Path(bin_dir).absolute() if bin_dir else Path(sys.executable).parent
     given_vars = {name: str(from_root(value)) for name, value in
                   (("raw_data_dir", raw_data_dir), ("output_dir", output_dir))
                   if value}
     env = dict(os.environ)
-    if env.get("DUCKDB_PATH"):
-        env["DUCKDB_PATH"] = str(from_root(env["DUCKDB_PATH"]))
+    for name in ("DUCKDB_PATH", "DBT_TARGET_PATH"):
+        if env.get(name):
+            env[name] = str(from_root(env[name]))
+    spark = target == "spark"
+    if spark:
+        env["SPARK_DIR"] = str(from_root(env.get("SPARK_DIR") or "local/spark"))
 
     # The follow-up is told when dbt was started, so it never takes an
     # earlier run's results for this one (dbt writes none when it stops
     # before any node). Whole seconds are enough: an earlier invocation
     # started at least a whole dbt run before.
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    dbt_status = subprocess.run(
-        build_command(bin_dir / "dbt", given_vars, full_refresh),
-        cwd=PROJECT_ROOT, env=env).returncode
+    if spark:
+        dbt_status = run_on_spark(bin_dir, given_vars, full_refresh, env)
+        # The report reads no database: Spark's tables are not DuckDB's.
+        env["DUCKDB_PATH"] = ""
+    else:
+        dbt_status = subprocess.run(
+            build_command(bin_dir / "dbt", given_vars, full_refresh, target),
+            cwd=PROJECT_ROOT, env=env).returncode
     after_run = [str(bin_dir / "python"), "scripts/after_run.py", "--since", since]
+    if env.get("DBT_TARGET_PATH"):
+        # dbt wrote its artifacts there: the follow-up reads them there.
+        after_run += ["--target-path", env["DBT_TARGET_PATH"]]
     if given_vars:
         after_run += ["--vars", json.dumps(given_vars)]
     after_status = subprocess.run(after_run, cwd=PROJECT_ROOT, env=env).returncode
     return dbt_status or after_status
+
+
+def run_on_spark(bin_dir: Path, given_vars: dict, full_refresh: bool,
+                 env: dict) -> int:
+    """Inspect the landing files, build on Spark, publish the export:
+    one run at a time per SPARK_DIR (its catalog admits one process)."""
+    spark_dir = Path(env["SPARK_DIR"])
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    with open(spark_dir / "run.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"Another run holds {spark_dir}: wait for it to finish, or "
+                  "set SPARK_DIR to use another folder.", file=sys.stderr)
+            return 1
+        return run_spark_steps(bin_dir, given_vars, full_refresh, env, spark_dir)
+
+
+def run_spark_steps(bin_dir: Path, given_vars: dict, full_refresh: bool,
+                    env: dict, spark_dir: Path) -> int:
+    raw_data_dir = given_vars.get("raw_data_dir") or str(PROJECT_ROOT / "data" / "raw")
+    output_dir = given_vars.get("output_dir") or str(PROJECT_ROOT / "output")
+    answer = spark_dir / "landing.json"
+    step = [str(bin_dir / "python"), "scripts/spark_target.py"]
+    status = subprocess.run(step + ["inspect", "--raw-data-dir", raw_data_dir,
+                                    "--answer", str(answer)],
+                            cwd=PROJECT_ROOT, env=env).returncode
+    if status:
+        return status
+    landing = json.loads(answer.read_text())
+    for dataset in landing["datasets"].values():
+        dataset.pop("reader_sql")  # DuckDB's; the Spark hook writes its own
+    spark_vars = {**given_vars, "spark_landing": landing}
+    status = subprocess.run(
+        build_command(bin_dir / "dbt", spark_vars, full_refresh, "spark"),
+        cwd=PROJECT_ROOT, env=env).returncode
+    if status:
+        print(f"Nothing was published: the files in {output_dir} are unchanged.")
+        return status
+    return subprocess.run(
+        step + ["publish", "--export-dir",
+                str(spark_dir / "warehouse" / "feature_pipeline.db"
+                    / "user_features_export"),
+                "--output-dir", output_dir],
+        cwd=PROJECT_ROOT, env=env).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="rebuild the staging history from every landing file")
     parser.add_argument("--bin-dir", help="the environment whose dbt and python run "
                                           "the pipeline (default: this interpreter's)")
+    parser.add_argument("--target", help="the profiles.yml target (default: dev, "
+                                         "DuckDB; spark: docs/scaling.md)")
     args = parser.parse_args(argv)
-    return run(args.raw_data_dir, args.output_dir, args.full_refresh, args.bin_dir)
+    return run(args.raw_data_dir, args.output_dir, args.full_refresh, args.bin_dir,
+               args.target)
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def check_lines(run: RunResults, database: Database) -> list[dict]:
             "subject": subject,
             "severity": (node.get("config") or {}).get("severity", "").lower(),
             "found": found_text(node, result, counts.of(node, run.manifest)),
-            "audit_table": (f"main_audit.{node['alias']}"
+            "audit_table": (f"{node['schema']}.{node['alias']}"
                             if result.get("failures") and node["resource_type"] == "test"
                             else ""),
         })

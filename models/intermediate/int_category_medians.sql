@@ -21,7 +21,7 @@ with transactions as (
 medians as (
     select
         category,
-        median(amount) as median_amount,
+        {{ money_median('amount') }} as median_amount,
         count(amount) as amount_count
     from transactions
     where amount is not null

@@ -53,9 +53,8 @@ enriched as (
         amount * quantity as total_value,
         {#- `hour` is the feature's documented name. #}
         cast(hour(transacted_at) as bigint) as hour,  -- noqa: RF04
-        {# isodow is Monday = 1 ... Sunday = 7; features use Monday = 0. #}
-        cast(isodow(transacted_at) - 1 as bigint) as day_of_week,
-        cast(isodow(transacted_at) >= 6 as bigint) as is_weekend
+        cast({{ day_of_week('transacted_at') }} as bigint) as day_of_week,
+        cast({{ day_of_week('transacted_at') }} >= 5 as bigint) as is_weekend
     from amounts_imputed
 )
 

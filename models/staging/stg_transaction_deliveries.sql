@@ -12,11 +12,18 @@
     this table and it is rebuilt from every file), so an earlier delivery
     of a transaction_id is always already here. The rows of a load whose
     run failed are deleted by the next run's hook before it loads.
+
+    On Spark (plain Parquet tables, no delete) each load is a partition of
+    its own, `_load_id`, written with insert_overwrite; Spark runs read every
+    landing file, so the hook starts this table over each time
+    (docs/scaling.md).
 -#}
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=(
+        'insert_overwrite' if target.type == 'spark' else 'append'),
+    partition_by=(['_load_id'] if target.type == 'spark' else none),
     on_schema_change='fail',
 ) }}
 
@@ -40,7 +47,7 @@ typed as (
         cast(transaction_id as bigint) as transaction_id,
         cast(user_id as bigint) as user_id,
         cast(product_id as bigint) as product_id,
-        cast(category as varchar) as category,
+        cast(category as string) as category,
         {#- Money is exact from here on: six decimals hold cents and the
             half cents of a median. -#}
         cast(amount as decimal(38, 6)) as amount,
@@ -58,7 +65,16 @@ earlier_deliveries as (
         load: they come first in load order. -#}
     {%- if is_incremental() %}
     select
-        loaded.* exclude (delivery_rank, is_same_as_first_delivery),
+        loaded.transaction_id,
+        loaded.user_id,
+        loaded.product_id,
+        loaded.category,
+        loaded.amount,
+        loaded.quantity,
+        loaded.transacted_at,
+        loaded._source_file,
+        loaded._source_row_number,
+        loaded._load_id,
         false as is_new
     from {{ this }} as loaded
     semi join typed
@@ -70,8 +86,9 @@ earlier_deliveries as (
 ),
 
 candidates as (
+    {#- Both have typed's columns, in its order. -#}
     select * from typed
-    union all by name
+    union all
     select * from earlier_deliveries
 ),
 
@@ -87,14 +104,14 @@ repeated_ids as (
 repeated_rows as (
     select
         candidates.*,
-        hash(
-            candidates.user_id,
-            candidates.product_id,
-            candidates.category,
-            candidates.amount,
-            candidates.quantity,
-            candidates.transacted_at
-        ) as content_hash
+        {{ row_hash([
+            'candidates.user_id',
+            'candidates.product_id',
+            'candidates.category',
+            'candidates.amount',
+            'candidates.quantity',
+            'candidates.transacted_at',
+        ]) }} as content_hash
     from candidates
     semi join repeated_ids
         on candidates.transaction_id = repeated_ids.transaction_id
@@ -103,7 +120,7 @@ repeated_rows as (
 repeated_deliveries as (
     {#- Load order decides which delivery counts: file name, then row. #}
     select
-        * exclude (content_hash),
+        {{ all_columns_except(['content_hash']) }},
         row_number() over by_delivery as delivery_rank,
         content_hash = first_value(content_hash) over by_delivery
             as is_same_as_first_delivery
@@ -125,15 +142,16 @@ single_deliveries as (
 ),
 
 ranked as (
-    {#- Both branches have typed's columns plus the two ranking ones. #}
+    {#- Both branches have typed's columns plus the two ranking ones, in
+        that order. #}
     select * from single_deliveries
-    union all by name
+    union all
     select * from repeated_deliveries
 ),
 
 new_deliveries as (
     {#- Only this load's rows are new; earlier ones were needed for ranking. #}
-    select * exclude (is_new)  -- noqa: AM04
+    select {{ all_columns_except(['is_new']) }}  -- noqa: AM04
     from ranked
     where is_new
 )

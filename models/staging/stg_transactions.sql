@@ -28,14 +28,33 @@ with deliveries as (
 
 deduplicated as (
     {#- The first delivery wins; later ones go to transaction_quarantine. -#}
-    select * exclude (delivery_rank)
+    select
+        transaction_id,
+        user_id,
+        product_id,
+        category,
+        amount,
+        quantity,
+        transacted_at,
+        _source_file,
+        _source_row_number,
+        _load_id
     from deliveries
     where delivery_rank = 1
 ),
 
 signs_fixed as (
     select
-        * replace (abs(amount) as amount),
+        transaction_id,
+        user_id,
+        product_id,
+        category,
+        abs(amount) as amount,
+        quantity,
+        transacted_at,
+        _source_file,
+        _source_row_number,
+        _load_id,
         coalesce(amount < 0, false) as is_amount_sign_fixed
     from deduplicated
 )

@@ -15,7 +15,7 @@ typed as (
     select
         cast(user_id as bigint) as user_id,
         cast(age as bigint) as age,
-        trim(cast(region as varchar)) as region,
+        trim(cast(region as string)) as region,
         cast(account_age_days as bigint) as account_age_days,
         cast(is_premium as bigint) as is_premium,
         _source_file

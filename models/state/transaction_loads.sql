@@ -15,7 +15,13 @@
     full_refresh=false,
 ) }}
 
+{#- On Spark the export stands for the published file: it is built only
+    when every check passed. -#}
+{% if target.type == 'spark' -%}
+-- depends_on: {{ ref('user_features_export') }}
+{%- else -%}
 -- depends_on: {{ ref('publish_user_features') }}
+{%- endif %}
 
 with loaded_files as (
     select
@@ -87,7 +93,7 @@ logged as (
         loaded_files.load_mode,
         loaded_files.load_reason,
         {#- For people reading the log; loads are ordered by load_id. #}
-        cast(now() at time zone 'UTC' as timestamp) as committed_at,
+        {{ utc_now() }} as committed_at,
         loaded_files.row_count as rows_delivered,
         coalesce(deliveries.new_transactions, 0) as new_transactions,
         coalesce(deliveries.repeated_deliveries, 0) as repeated_deliveries,

@@ -4,7 +4,7 @@
     {{ expectation_aggregate_failures(
         model,
         'max(cast(' ~ column_name ~ ' as timestamp))',
-        'measured_value >= (now() at time zone \'UTC\') - interval ' ~ interval ~ ' ' ~ datepart,
+        'measured_value >= ' ~ utc_now() ~ ' - interval ' ~ interval ~ ' ' ~ datepart,
         row_condition=row_condition,
     ) }}
 {% endtest %}

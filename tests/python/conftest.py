@@ -241,9 +241,10 @@ SHARED_BUILDS = {
     "test_docs.py": {"manifest": "docs_manifest"},
     "test_quality.py": {"good_build": "quality_good_build"},
     "test_feature_store.py": {"store": "feature_store"},
+    "test_spark.py": {"sample_on_spark": "spark_sample"},
 }
-SLOWEST_FIRST = ["test_crash_and_concurrency.py", "test_dagster.py", "test_incremental.py",
-                 "test_airflow.py", "test_prefect.py",
+SLOWEST_FIRST = ["test_spark.py", "test_crash_and_concurrency.py", "test_dagster.py",
+                 "test_incremental.py", "test_airflow.py", "test_prefect.py",
                  "test_observability.py", "test_lint.py", "test_bench.py",
                  "test_state.py", "test_quality.py", "test_pipeline.py",
                  "test_contributing.py", "test_feature_store.py",

@@ -1,0 +1,226 @@
+{#
+    SQL that differs between the engines the models run on: DuckDB (the
+    default target) and Spark (docs/scaling.md). Each concept is one macro
+    here with a `duckdb__` and a `spark__` form; the models call the macro,
+    never the engine's own spelling.
+#}
+
+{% macro whole_days_between(start_timestamp, end_timestamp) %}
+    {#-
+        Elapsed time in whole days, rounded down: 23:50 to 00:10 the next day
+        is 0 days. date_diff('day', ...) (and dbt.datediff) count
+        calendar-day boundaries instead (1 there), which is not what the
+        features mean.
+    -#}
+    {{- return(adapter.dispatch('whole_days_between')(start_timestamp, end_timestamp)) -}}
+{% endmacro %}
+
+{% macro duckdb__whole_days_between(start_timestamp, end_timestamp) %}
+    cast(
+        floor(
+            date_diff('microsecond', {{ start_timestamp }}, {{ end_timestamp }})
+            / 86400000000
+        ) as bigint
+    )
+{% endmacro %}
+
+{% macro spark__whole_days_between(start_timestamp, end_timestamp) %}
+    cast(
+        floor(
+            (unix_micros({{ end_timestamp }}) - unix_micros({{ start_timestamp }}))
+            / 86400000000
+        ) as bigint
+    )
+{% endmacro %}
+
+
+{% macro day_of_week(timestamp) %}
+    {#- The weekday of a timestamp, Monday = 0 ... Sunday = 6. -#}
+    {{- return(adapter.dispatch('day_of_week')(timestamp)) -}}
+{% endmacro %}
+
+{% macro duckdb__day_of_week(timestamp) %}
+    {#- isodow is Monday = 1 ... Sunday = 7. -#}
+    (isodow({{ timestamp }}) - 1)
+{%- endmacro %}
+
+{% macro spark__day_of_week(timestamp) %}
+    weekday({{ timestamp }})
+{%- endmacro %}
+
+
+{% macro utc_now() %}
+    {#- The wall clock in UTC, as a timestamp without time zone. -#}
+    {{- return(adapter.dispatch('utc_now')()) -}}
+{% endmacro %}
+
+{% macro duckdb__utc_now() %}
+    cast(now() at time zone 'UTC' as timestamp)
+{%- endmacro %}
+
+{% macro spark__utc_now() %}
+    {#- The session's time zone is UTC (profiles.yml). -#}
+    current_timestamp()
+{%- endmacro %}
+
+
+{% macro money_median(amount) %}
+    {#- The exact median of a DECIMAL amount (of an even count, the mean of
+        the two middle values), as DECIMAL(38, 6). -#}
+    {{- return(adapter.dispatch('money_median')(amount)) -}}
+{% endmacro %}
+
+{% macro duckdb__money_median(amount) %}
+    median({{ amount }})
+{%- endmacro %}
+
+{% macro spark__money_median(amount) %}
+    {#- Spark's median is a DOUBLE: rounded back to six decimals, the mean of
+        two cent values is exact again. -#}
+    cast(median({{ amount }}) as decimal(38, 6))
+{%- endmacro %}
+
+
+{% macro quantiles(expression, quantile) %}
+    {#- Continuous (interpolated) quantiles: one for a number, a list for a
+        list of numbers. -#}
+    {{- return(adapter.dispatch('quantiles')(expression, quantile)) -}}
+{% endmacro %}
+
+{% macro duckdb__quantiles(expression, quantile) %}
+    quantile_cont({{ expression }}, {{ quantile }})
+{%- endmacro %}
+
+{% macro spark__quantiles(expression, quantile) %}
+    {%- if quantile is iterable and quantile is not string -%}
+    percentile({{ expression }}, array({{ quantile | join(', ') }}))
+    {%- else -%}
+    percentile({{ expression }}, {{ quantile }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro all_columns_except(columns) %}
+    {#- `*` without the given columns. -#}
+    {{- return(adapter.dispatch('all_columns_except')(columns)) -}}
+{% endmacro %}
+
+{% macro duckdb__all_columns_except(columns) %}
+    * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__all_columns_except(columns) %}
+    * except ({{ columns | join(', ') }})
+{%- endmacro %}
+
+
+{% macro row_hash(columns) %}
+    {#- One 64-bit hash of several columns, to compare rows' contents. -#}
+    {{- return(adapter.dispatch('row_hash')(columns)) -}}
+{% endmacro %}
+
+{% macro duckdb__row_hash(columns) %}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+
+{% macro spark__row_hash(columns) %}
+    {#- Spark's hash() has 32 bits; xxhash64 has 64. -#}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}
+
+
+{% macro seed_file_values(seed_name, value_column, order_column) %}
+    {#- One column of a seed's CSV file (not its table), in order_column
+        order: the same values for builds and for unit tests, whose refs
+        point at fixtures. Relative to the project root, where dbt runs. -#}
+    {{- return(adapter.dispatch('seed_file_values')(seed_name, value_column, order_column)) -}}
+{% endmacro %}
+
+{% macro duckdb__seed_file_values(seed_name, value_column, order_column) %}
+    {%- set found = run_query(
+        "select " ~ value_column
+        ~ " from read_csv(" ~ sql_literal('seeds/' ~ seed_name ~ '.csv')
+        ~ ", header = true, all_varchar = true)"
+        ~ " order by cast(" ~ order_column ~ " as integer)"
+    ) -%}
+    {{- return(found.columns[0].values()) -}}
+{% endmacro %}
+
+{% macro spark__seed_file_values(seed_name, value_column, order_column) %}
+    {%- do run_query(
+        "create or replace temporary view seed_file_" ~ seed_name
+        ~ " using csv options (path " ~ sql_literal('seeds/' ~ seed_name ~ '.csv')
+        ~ ", header 'true')"
+    ) -%}
+    {%- set found = run_query(
+        "select " ~ value_column ~ " from seed_file_" ~ seed_name
+        ~ " order by cast(" ~ order_column ~ " as integer)"
+    ) -%}
+    {{- return(found.columns[0].values()) -}}
+{% endmacro %}
+
+
+{% macro relation_column_names(relation, transform='upper') %}
+    {#- The columns of any relation, a source read from files included, as
+        (column_name, column_position) rows. -#}
+    {{- return(adapter.dispatch('relation_column_names')(relation, transform)) -}}
+{% endmacro %}
+
+{% macro duckdb__relation_column_names(relation, transform) %}
+    select
+        {{ transform }}(column_name) as column_name,
+        row_number() over () as column_position
+    from (describe select * from {{ relation }})
+{%- endmacro %}
+
+{% macro spark__relation_column_names(relation, transform) %}
+    {#- Spark cannot describe a query: the names are read when the test is
+        compiled, from an empty result. -#}
+    {%- set names = run_query(
+        "select * from " ~ relation ~ " limit 0").column_names if execute else ['_'] -%}
+    {{ expectation_value_list(names, transform) }}
+{%- endmacro %}
+
+
+{% macro landing_relation_sql(dataset) %}
+    {#- What the landing hook made of a landing dataset (or of `files`, the
+        plan), as something to select from. -#}
+    {{- return(adapter.dispatch('landing_relation_sql')(dataset)) -}}
+{% endmacro %}
+
+{% macro duckdb__landing_relation_sql(dataset) %}
+    landing_{{ dataset }}()
+{%- endmacro %}
+
+{% macro spark__landing_relation_sql(dataset) %}
+    global_temp.{{ dataset }}
+{%- endmacro %}
+
+
+{% macro spark__alter_column_set_constraints(relation, column_dict) %}
+    {#- Plain Parquet tables cannot hold NOT NULL (dbt-spark would alter the
+        column, which only Delta tables allow). The constraint is checked on
+        the written table instead: a null stops the model, as DuckDB's
+        constraint stops the write, and nothing downstream runs. -#}
+    {%- set checked = [] -%}
+    {%- for column_name in column_dict -%}
+        {%- set column = column_dict[column_name] -%}
+        {%- if column.constraints | selectattr('type', 'equalto', 'not_null') | list -%}
+            {%- do checked.append(column_name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not checked -%}{{ return('') }}{%- endif -%}
+    {%- set measures = [] -%}
+    {%- for column_name in checked -%}
+        {%- do measures.append("count_if(" ~ adapter.quote(column_name) ~ " is null)") -%}
+    {%- endfor -%}
+    {%- set nulls = run_query(
+        "select " ~ measures | join(", ") ~ " from " ~ relation).rows[0] -%}
+    {%- for column_name in checked -%}
+        {%- if nulls[loop.index0] > 0 -%}
+            {{ exceptions.raise_compiler_error(
+                relation.identifier ~ "." ~ column_name ~ " has " ~ nulls[loop.index0]
+                ~ " null value(s), but its contract says not_null.") }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
