@@ -197,16 +197,28 @@
 {%- endmacro %}
 
 
-{% macro spark__alter_column_set_constraints(relation, column_dict) %}
-    {#- Plain Parquet tables cannot hold NOT NULL (dbt-spark would alter the
-        column, which only Delta tables allow). The constraint is checked on
-        the written table instead: a null stops the model, as DuckDB's
-        constraint stops the write, and nothing downstream runs. -#}
+{% macro check_contract_not_null() %}
+    {#- A post-hook of contracted models: their not_null constraints, on an
+        engine whose tables cannot hold them. -#}
+    {{- return(adapter.dispatch('check_contract_not_null')()) -}}
+{% endmacro %}
+
+{% macro duckdb__check_contract_not_null() %}
+    {#- Nothing to do: DuckDB holds the constraint, and the write itself
+        refuses a null. -#}
+{% endmacro %}
+
+{% macro spark__check_contract_not_null() %}
+    {#- Plain Parquet tables cannot hold NOT NULL (altering a column needs
+        Delta), so on Spark the contract is not enforced and its not_null
+        columns are counted on the written table instead: a null stops the
+        model, as DuckDB's constraint stops the write, and nothing
+        downstream runs. -#}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set checked = [] -%}
-    {%- for column_name in column_dict -%}
-        {%- set column = column_dict[column_name] -%}
+    {%- for column in model.columns.values() -%}
         {%- if column.constraints | selectattr('type', 'equalto', 'not_null') | list -%}
-            {%- do checked.append(column_name) -%}
+            {%- do checked.append(column.name) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if not checked -%}{{ return('') }}{%- endif -%}
@@ -215,11 +227,11 @@
         {%- do measures.append("count_if(" ~ adapter.quote(column_name) ~ " is null)") -%}
     {%- endfor -%}
     {%- set nulls = run_query(
-        "select " ~ measures | join(", ") ~ " from " ~ relation).rows[0] -%}
+        "select " ~ measures | join(", ") ~ " from " ~ this).rows[0] -%}
     {%- for column_name in checked -%}
         {%- if nulls[loop.index0] > 0 -%}
             {{ exceptions.raise_compiler_error(
-                relation.identifier ~ "." ~ column_name ~ " has " ~ nulls[loop.index0]
+                this.identifier ~ "." ~ column_name ~ " has " ~ nulls[loop.index0]
                 ~ " null value(s), but its contract says not_null.") }}
         {%- endif -%}
     {%- endfor -%}

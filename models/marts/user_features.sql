@@ -7,6 +7,13 @@
 
 -- depends_on: {{ ref('regions') }}
 
+{#- Spark's plain Parquet tables cannot hold NOT NULL: there the contract
+    is not enforced and its not_null columns are checked by the post-hook. -#}
+{{ config(
+    contract={'enforced': target.type != 'spark'},
+    post_hook="{{ check_contract_not_null() }}",
+) }}
+
 with transactions as (
     select
         user_id,

@@ -165,6 +165,25 @@ def test_planted_defect_fails_an_error_check_on_spark_and_publishes_nothing(
          "validation_report.html"])
 
 
+def test_a_null_feature_stops_the_spark_build_naming_the_column(tmp_path):
+    # Spark's Parquet tables cannot hold the contract's NOT NULL: the
+    # post-hook counts the not_null columns of the written table instead.
+    landing = copy_landing(SAMPLE_DIR, tmp_path / "landing")
+    profiles = pd.read_parquet(landing / "user_profiles.parquet")
+    profiles["age"] = profiles["age"].astype("Int64")
+    profiles.loc[profiles.index[0], "age"] = pd.NA
+    profiles.to_parquet(landing / "user_profiles.parquet", index=False)
+
+    run = spark_build(tmp_path / "run", landing)
+    assert run.returncode != 0
+    assert "user_features.age has 1 null value(s), but its contract says not_null" \
+        in run.output, run.output[-5000:]
+    status = {r["unique_id"]: r["status"] for r in run.results()}
+    assert status["model.feature_pipeline.user_features"] == "error"
+    assert status["model.feature_pipeline.user_features_export"] == "skipped"
+    assert not run.published.exists()
+
+
 def test_a_bad_landing_file_stops_the_run_before_spark_starts(tmp_path):
     landing = copy_landing(SAMPLE_DIR, tmp_path / "landing")
     broken = landing / "transactions.parquet"
