@@ -10,7 +10,7 @@
     {{- return(adapter.dispatch('sql_literal')(value)) -}}
 {% endmacro %}
 
-{% macro default__sql_literal(value) %}
+{% macro duckdb__sql_literal(value) %}
     {{- return("'" ~ (value | string).replace("'", "''") ~ "'") -}}
 {% endmacro %}
 
