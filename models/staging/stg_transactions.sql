@@ -26,24 +26,9 @@ with deliveries as (
     from {{ ref('stg_transaction_deliveries') }}
 ),
 
-deduplicated as (
-    {#- The first delivery wins; later ones go to transaction_quarantine. -#}
-    select
-        transaction_id,
-        user_id,
-        product_id,
-        category,
-        amount,
-        quantity,
-        transacted_at,
-        _source_file,
-        _source_row_number,
-        _load_id
-    from deliveries
-    where delivery_rank = 1
-),
-
-signs_fixed as (
+clean as (
+    {#- The first delivery wins (later ones go to transaction_quarantine),
+        and only then is the sign fixed. -#}
     select
         transaction_id,
         user_id,
@@ -56,7 +41,8 @@ signs_fixed as (
         _source_row_number,
         _load_id,
         coalesce(amount < 0, false) as is_amount_sign_fixed
-    from deduplicated
+    from deliveries
+    where delivery_rank = 1
 )
 
-select * from signs_fixed
+select * from clean
