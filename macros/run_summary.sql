@@ -8,11 +8,16 @@
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set problems = [] -%}
     {%- set warnings = [] -%}
-    {%- set ns = namespace(published=false) -%}
+    {%- set ns = namespace(published=false, refusal=none) -%}
     {%- for result in results -%}
         {%- set node = result.node -%}
         {%- if node.name == 'publish_user_features' and result.status == 'success' -%}
-            {%- set ns.published = true -%}
+            {#- The model ran; whether it wrote anything, it records. -#}
+            {%- set record = run_query(
+                "select is_published, refusal from " ~ landing_relation(node.alias)
+            ).rows[0] -%}
+            {%- set ns.published = record[0] -%}
+            {%- set ns.refusal = record[1] -%}
         {%- endif -%}
         {%- if result.status in ('error', 'fail', 'warn') -%}
             {%- set sentence = describe_result(result) -%}
@@ -33,6 +38,8 @@
     {%- set output_dir = var('output_dir') -%}
     {%- if ns.published -%}
         {{ log("Published " ~ output_dir ~ "/user_features.parquet.", info=true) }}
+    {%- elif ns.refusal -%}
+        {{ log("Nothing was published: " ~ ns.refusal, info=true) }}
     {%- elif problems -%}
         {{ log("Nothing was published: the files in " ~ output_dir
                ~ " are unchanged.", info=true) }}

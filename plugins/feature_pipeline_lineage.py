@@ -144,6 +144,12 @@ def describe_transformations(target_path):
     return manifest["metadata"]["invocation_id"], models
 
 
+def this_invocation(target_path):
+    """The invocation running now: dbt writes its manifest before any node."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    return manifest["metadata"]["invocation_id"]
+
+
 def git_commit():
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,

@@ -148,6 +148,15 @@ class Run(RunResults):
                            if item[0] in STAGE_FOLDERS else 99)},
         }
 
+    @property
+    def published(self) -> bool:
+        """The publish model ran and wrote the files (publish_gate may
+        have refused the invocation: then it wrote nothing)."""
+        if not super().published:
+            return False
+        record = self.query("select is_published from main.publish_user_features")
+        return bool(record and record[0][0])
+
     def query(self, sql: str):
         if self.stopped:
             return None  # the database holds an earlier run
@@ -288,9 +297,12 @@ def main(argv=None) -> int:
         log.error("no dbt run to follow up: %s has no run_results.json",
                   args.target_path)
         return 1
-    elif not run.is_full_build:
+    elif not (run.is_full_build or run.published):
+        # A selection that published (it built and checked everything the
+        # features depend on) is recorded like a full build.
         log.error("the last dbt invocation in %s was `%s`, not a full "
-                  "`dbt build`: nothing to follow up", args.target_path,
+                  "`dbt build` and published nothing: nothing to follow up",
+                  args.target_path,
                   run.invocation)
         return 1
     report_path = validation_report.write_report(run, args.database, run.output_dir)

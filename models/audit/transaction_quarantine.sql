@@ -1,41 +1,41 @@
 {#-
-    The dead-letter record: one row per raw transaction row that staging
-    dropped or changed, and per transaction kept out of the features, with
-    the reason. Nothing leaves the pipeline silently: raw rows = rows of
-    stg_transactions + rows dropped here (a singular test checks it).
+    The dead-letter record: one row per raw transaction row that did not
+    reach int_transactions_enriched as it was delivered, and per transaction
+    kept out of the features, with the reason. It is found by comparing, row
+    by row (landing file and row), every delivered row with what cleaning
+    made of it, so a cleaning rule added anywhere in staging or intermediate
+    shows its rows here without an edit: `changed_columns` names what
+    changed, and `reason` is a label for the rules it knows by name.
+    Nothing leaves the pipeline silently: raw rows = rows of stg_transactions
+    + rows dropped here (a singular test checks it).
 
     Rebuilt from the cleaned history on every run: imputed amounts show the
     current category median, and profiles that arrive later take users out
     of it.
 -#}
 
+{#- The delivered columns that cleaning keeps, by name (not the lineage
+    columns): any of them that differs after cleaning counts as changed. -#}
+{%- set compared = [] -%}
+{%- if execute -%}
+    {%- set kept = adapter.get_columns_in_relation(
+        ref('int_transactions_enriched')) | map(attribute='name')
+        | map('lower') | list -%}
+    {%- for column in adapter.get_columns_in_relation(
+            ref('stg_transaction_deliveries')) -%}
+        {%- if column.name | lower in kept
+                and not column.name.startswith('_') -%}
+            {%- do compared.append(column.name | lower) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endif %}
+
 with deliveries as (
-    select
-        transaction_id,
-        user_id,
-        category,
-        amount,
-        _source_file,
-        _source_row_number,
-        _load_id,
-        delivery_rank,
-        is_same_as_first_delivery
-    from {{ ref('stg_transaction_deliveries') }}
-    where delivery_rank > 1
+    select * from {{ ref('stg_transaction_deliveries') }}
 ),
 
 transactions as (
-    select
-        transaction_id,
-        user_id,
-        category,
-        amount,
-        _source_file,
-        _source_row_number,
-        _load_id,
-        is_amount_sign_fixed,
-        is_amount_imputed
-    from {{ ref('int_transactions_enriched') }}
+    select * from {{ ref('int_transactions_enriched') }}
 ),
 
 user_profiles as (
@@ -43,24 +43,63 @@ user_profiles as (
     from {{ ref('stg_user_profiles') }}
 ),
 
-repeated_deliveries as (
+compared as (
+    {#- Every delivered row beside the cleaned row it became, if any. -#}
+    select
+        deliveries.transaction_id,
+        deliveries.user_id,
+        deliveries.category,
+        coalesce(transactions.amount, deliveries.amount) as amount,
+        transactions._source_file is null as is_dropped,
+        deliveries.delivery_rank,
+        deliveries.is_same_as_first_delivery,
+        coalesce(transactions.is_amount_sign_fixed, false)
+            as is_amount_sign_fixed,
+        coalesce(transactions.is_amount_imputed, false) as is_amount_imputed,
+        concat_ws(
+            ', ',
+            {%- for column in compared %}
+            case
+                when deliveries.{{ column }}
+                    is distinct from transactions.{{ column }}
+                    then '{{ column }}'
+            end{{ "," if not loop.last }}
+            {%- endfor %}
+            {%- if not compared %}cast(null as string){% endif %}
+        ) as changed_columns,
+        deliveries._source_file,
+        deliveries._source_row_number,
+        deliveries._load_id
+    from deliveries
+    left join transactions
+        on
+            deliveries._source_file = transactions._source_file
+            and deliveries._source_row_number
+            = transactions._source_row_number
+),
+
+dropped as (
     select
         transaction_id,
         user_id,
         category,
         amount,
         case
-            when is_same_as_first_delivery then 'exact_duplicate'
-            else 'conflicting_duplicate'
+            when delivery_rank > 1 and is_same_as_first_delivery
+                then 'exact_duplicate'
+            when delivery_rank > 1 then 'conflicting_duplicate'
+            else 'dropped_by_cleaning'
         end as reason,
         'dropped' as outcome,
+        cast(null as string) as changed_columns,
         _source_file,
         _source_row_number,
         _load_id
-    from deliveries
+    from compared
+    where is_dropped
 ),
 
-amounts_changed as (
+changed as (
     select
         transaction_id,
         user_id,
@@ -68,14 +107,16 @@ amounts_changed as (
         amount,
         case
             when is_amount_sign_fixed then 'negative_amount_fixed'
-            else 'null_amount_imputed'
+            when is_amount_imputed then 'null_amount_imputed'
+            else 'changed_by_cleaning'
         end as reason,
         'changed' as outcome,
+        changed_columns,
         _source_file,
         _source_row_number,
         _load_id
-    from transactions
-    where is_amount_sign_fixed or is_amount_imputed
+    from compared
+    where not is_dropped and changed_columns != ''
 ),
 
 without_profile as (
@@ -86,6 +127,7 @@ without_profile as (
         transactions.amount,
         'user_without_profile' as reason,
         'excluded_from_features' as outcome,
+        cast(null as string) as changed_columns,
         transactions._source_file,
         transactions._source_row_number,
         transactions._load_id
@@ -95,9 +137,9 @@ without_profile as (
 ),
 
 quarantined as (
-    select * from repeated_deliveries
+    select * from dropped
     union all
-    select * from amounts_changed
+    select * from changed
     union all
     select * from without_profile
 )

@@ -1,14 +1,13 @@
 """Publish the tested user_features mart as Parquet, with its lineage.
 
-This model runs only after every error-severity test upstream has passed in
-the same ``dbt build`` (dbt skips the nodes downstream of a failing test),
-which is what makes the published files trustworthy. dbt-duckdb's
-``external`` materialisation cannot give that guarantee: it writes its file
-before its own tests run.
-
-It first refuses to publish features that were not computed from the
-landing files this run names (a ``dbt build --select`` that skipped the
-staging models after new files arrived, or with another ``raw_data_dir``).
+It runs only after every error-severity test upstream has passed in the
+same ``dbt build`` (dbt skips what follows a failing test), and publishes
+only when publish_gate allows it: a ``dbt build`` that built and checked now
+every model and check the features depend on. Any other command or
+selection leaves the published files as they were and records why
+(``refusal``). It also refuses features not computed from the landing files
+this run names. (dbt-duckdb's ``external`` materialisation writes its file
+before its own tests run.)
 
 Two files are published, each with a lineage file beside it
 (``user_features.lineage.json``, docs/lineage.md):
@@ -40,7 +39,7 @@ import pyarrow as pa
 from feature_pipeline_guard import sha256_of
 from feature_pipeline_lineage import (LINEAGE_NAME, describe_output,
                                       lineage_document, lineage_matches,
-                                      replace_file, rows_of,
+                                      replace_file, rows_of, this_invocation,
                                       write_text_atomically)
 
 FILE_NAME = "user_features.parquet"
@@ -62,6 +61,17 @@ def refuse_unless_loaded_from_plan(plan, ranges, profiles, root):
             f"landing files in {root} are not in the database the features "
             f"were computed from (e.g. {missing[0]}); run `dbt build` with "
             "the staging models selected (or without --select).")
+
+
+def record(**values):
+    """The model's one row: what was published, or why nothing was."""
+    types = {"published_path": pa.string(), "history_path": pa.string(),
+             "as_of_date": pa.date32(), "feature_timestamp": pa.timestamp("us"),
+             "row_count": pa.int64(), "sha256": pa.string(),
+             "is_changed": pa.bool_(), "lineage_written": pa.bool_(),
+             "is_published": pa.bool_(), "refusal": pa.string()}
+    return pa.table({name: pa.array([values.get(name)], kind)
+                     for name, kind in types.items()})
 
 
 def write_checked(session, features, expected_rows, path):
@@ -96,6 +106,19 @@ def remove_stale_temp_files(directory):
 def model(dbt, session):
     dbt.config(materialized="table")
     output_dir = Path(dbt.config.get("output_dir"))
+    target_path = Path(dbt.config.get("target_path"))
+    gate = dbt.ref("publish_gate")
+    invocation, refusal = rows_of(
+        gate, "select invocation_id, refusal from this")[0]
+    if invocation != this_invocation(target_path):
+        refusal = ("this selection leaves out publish_gate, which checks "
+                   "that everything the features depend on was built and "
+                   "checked now; `dbt build --select +publish_user_features+` "
+                   "publishes.")
+    if refusal:
+        return record(published_path=str(output_dir / FILE_NAME),
+                      is_changed=False, lineage_written=False,
+                      is_published=False, refusal=refusal)
     features = dbt.ref("user_features")
     plan = dbt.ref("landing_plan")
     deliveries = dbt.ref("stg_transaction_deliveries")
@@ -158,7 +181,7 @@ def model(dbt, session):
     stale = [target for target, _ in targets if not lineage_matches(target)]
     if stale:
         shared = lineage_document(
-            plan, ranges, target_path=Path(dbt.config.get("target_path")),
+            plan, ranges, target_path=target_path,
             variables={"raw_data_dir": dbt.config.get("raw_data_dir"),
                        "output_dir": str(output_dir)})
         for target in stale:
@@ -169,13 +192,7 @@ def model(dbt, session):
                 json.dumps(document, indent=2, default=str) + "\n")
 
     # Built as values, not SQL text: a path may hold any character.
-    return pa.table({
-        "published_path": pa.array([str(latest)], pa.string()),
-        "history_path": pa.array([str(history)], pa.string()),
-        "as_of_date": pa.array([as_of_date], pa.date32()),
-        "feature_timestamp": pa.array([feature_timestamp], pa.timestamp("us")),
-        "row_count": pa.array([rows], pa.int64()),
-        "sha256": pa.array([sha256_of(latest)], pa.string()),
-        "is_changed": pa.array([changed], pa.bool_()),
-        "lineage_written": pa.array([bool(stale)], pa.bool_()),
-    })
+    return record(published_path=str(latest), history_path=str(history),
+                  as_of_date=as_of_date, feature_timestamp=feature_timestamp,
+                  row_count=rows, sha256=sha256_of(latest), is_changed=changed,
+                  lineage_written=bool(stale), is_published=True)

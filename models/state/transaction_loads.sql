@@ -19,11 +19,20 @@
     when every check passed. -#}
 {% if target.type == 'spark' -%}
 -- depends_on: {{ ref('user_features_export') }}
-{%- else -%}
--- depends_on: {{ ref('publish_user_features') }}
-{%- endif %}
+{% endif -%}
 
-with loaded_files as (
+with published as (
+    {#- A load commits only when its run published: a run that may not
+        (publish_gate) leaves its rows to be taken back by the next one. -#}
+    {%- if target.type == 'spark' %}
+    select true as is_published
+    {%- else %}
+    select is_published
+    from {{ ref('publish_user_features') }}
+    {%- endif %}
+),
+
+planned_files as (
     select
         path,
         file_format,
@@ -40,6 +49,13 @@ with loaded_files as (
         dataset = 'transactions'
         and action = 'load'
         and load_mode in ('incremental', 'rebuild')
+),
+
+loaded_files as (
+    select planned_files.*
+    from planned_files
+    semi join published
+        on published.is_published
 ),
 
 deliveries as (

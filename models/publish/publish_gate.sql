@@ -1,0 +1,21 @@
+{#-
+    Whether this invocation may publish, decided from dbt's graph and this
+    invocation's selection (macros/publish_gate.sql): only a `dbt build`
+    that builds and checks everything the features depend on does. The
+    publish model reads this row and compares its invocation_id with its
+    own, so a row left by an earlier invocation never lets it publish.
+-#}
+
+{%- set refusal = publish_refusal(
+    'model.feature_pipeline.publish_user_features') if execute else none %}
+
+with gate as (
+    select
+        {{ sql_literal(invocation_id) }} as invocation_id,
+        {{ sql_literal(flags.WHICH) }} as command,
+        {{ 'false' if refusal else 'true' }} as may_publish,
+        {{ sql_literal(refusal) if refusal else 'cast(null as string)' }}
+            as refusal
+)
+
+select * from gate
