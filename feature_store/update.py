@@ -75,7 +75,7 @@ def latest_snapshot():
             "history file(s) published before snapshots were stamped): remove "
             "them, or add the column with the instant their values held.")
     instant, rows = duckdb.sql(
-        "select feature_timestamp, count(*) from read_parquet($path) "
+        "select feature_timestamp, count(*) from read_parquet($path, union_by_name = true) "
         "group by 1 order by 1 desc limit 1",
         params={"path": str(features.HISTORY)}).fetchall()[0]
     return instant.replace(tzinfo=timezone.utc), rows

@@ -1,6 +1,6 @@
 """The lineage file of a published Parquet file, written by the publish
-step (models/publish/publish_user_features.py) beside the file it
-describes: where the features came from (landing files and their hashes),
+step (plugins/feature_pipeline_publish.py, on every engine) beside the file
+it describes: where the features came from (landing files and their hashes),
 the code that computed them (every upstream model, hashed as it ran), and
 the file itself (columns, the instant its values held, and a summary of
 each feature). docs/lineage.md describes the format.
@@ -50,8 +50,8 @@ def write_text_atomically(path, text):
 
 def describe_output(session, path, feature_timestamp):
     """The published file as read back: columns, the instant its values
-    held, and per feature a summary suited to its type (numbers, booleans,
-    text)."""
+    held (``feature_timestamp``, ISO text), and per feature a summary suited
+    to its type (numbers, booleans, text)."""
     data = session.read_parquet(str(path), hive_partitioning=False)
     features = {}
     for name, kind in zip(data.columns, map(str, data.dtypes)):
@@ -81,7 +81,7 @@ def describe_output(session, path, feature_timestamp):
         "rows": data.aggregate("count(*)").fetchall()[0][0],
         "columns": [{"name": n, "type": str(t)}
                     for n, t in zip(data.columns, data.dtypes)],
-        "feature_timestamp": feature_timestamp.isoformat(),
+        "feature_timestamp": feature_timestamp,
         "features": features,
     }
 
@@ -113,13 +113,13 @@ def describe_inputs(plan, ranges, root):
     return inputs
 
 
-def describe_transformations(target_path):
-    """Every model this file is computed from, read from the manifest of
-    this invocation, with a hash of the code that ran."""
+def describe_transformations(target_path, publisher):
+    """Every model this file is computed from (upstream of ``publisher``),
+    read from the manifest of this invocation, with a hash of the code that
+    ran."""
     manifest = json.loads((target_path / "manifest.json").read_text())
     nodes = manifest["nodes"]
-    this = "model.feature_pipeline.publish_user_features"
-    upstream, todo = {this}, [this]
+    upstream, todo = {publisher}, [publisher]
     while todo:
         node = nodes[todo.pop()]
         for parent in node["depends_on"]["nodes"]:
@@ -158,10 +158,10 @@ def git_commit():
         return "unknown"
 
 
-def lineage_document(plan, ranges, target_path, variables):
+def lineage_document(plan, ranges, target_path, variables, publisher):
     """What the lineage files of one run share (docs/lineage.md): all but
     ``output``, which describe_output gives per file."""
-    run_id, models = describe_transformations(target_path)
+    run_id, models = describe_transformations(target_path, publisher)
     root = variables["raw_data_dir"]
     versions = {}
     for package in ("dbt-core", "dbt-duckdb", "duckdb"):

@@ -48,9 +48,9 @@ def changed_files(copy: Path) -> set[str]:
     return changed
 
 
-def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+def add_the_guides_feature(copy: Path) -> None:
+    """The guide's feature, favorite_category, added to a copy of the
+    project as the guide says: its model, its contract, the reference."""
     feature = guide_snippets("How to add a feature")
     model = copy / "models" / "marts" / "user_features.sql"
     contract = copy / "models" / "marts" / "user_features.yml"
@@ -70,6 +70,13 @@ def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
     # 3. The reference: the guide's line.
     edit(reference, '        weekend_ratio=("is_weekend", "mean"),\n',
          '        weekend_ratio=("is_weekend", "mean"),\n' + feature["python"][0])
+
+
+def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+    add_the_guides_feature(copy)
+    reference = copy / "tests" / "python" / "reference_pipeline.py"
 
     # Change a rule: impute with the category mean.
     rule = guide_snippets("Change a rule")["sql"][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 from datetime import timedelta
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from conftest import PROJECT_ROOT, generate, run_dbt, side_env
+from test_contributing import NOT_COPIED, add_the_guides_feature
 
 UPDATE = PROJECT_ROOT / "feature_store" / "update.py"
 CONTRACT = PROJECT_ROOT / "models" / "marts" / "user_features.yml"
@@ -277,3 +279,82 @@ def test_an_update_without_stamped_snapshots_says_so(store, tmp_path):
         "before snapshots were stamped): remove them, or add the column with the "
         "instant their values held.")
     assert not (tmp_path / "feast" / "online_store.db").exists()
+
+
+def test_the_history_follows_a_feature_added_and_refuses_one_removed(tmp_path):
+    """A feature added as CONTRIBUTING.md says: the snapshot published
+    before it reads as nulls for it, in the history and through Feast; then
+    the feature removed again: publishing refuses, naming the snapshot."""
+    bin_dir = side_env("feast")
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, project, ignore=NOT_COPIED, symlinks=True)
+    generated = generate(tmp_path / "generated", "--seed", "12", "--rows", "2000",
+                         "--users", "300", "--interval-seconds", "600")
+    raw = pd.read_parquet(generated / "transactions.parquet")
+    landing = tmp_path / "landing"
+    (landing / "transactions").mkdir(parents=True)
+    (generated / "user_profiles.parquet").rename(landing / "user_profiles.parquet")
+    middle = raw["timestamp"].min() + (raw["timestamp"].max() - raw["timestamp"].min()) / 2
+    output = tmp_path / "output"
+    store = {"bin": bin_dir, "output": output, "state": tmp_path / "feast"}
+
+    raw[raw["timestamp"] < middle].to_parquet(
+        landing / "transactions" / "batch_1.parquet", index=False)
+    first = run_dbt(tmp_path / "run", landing, output_dir=output, project=project)
+    assert first.returncode == 0, first.output[-3000:]
+    first_file = pd.read_parquet(first.published)
+
+    add_the_guides_feature(project)
+    raw[raw["timestamp"] >= middle].to_parquet(
+        landing / "transactions" / "batch_2.parquet", index=False)
+    second = run_dbt(tmp_path / "run", landing, output_dir=output, project=project)
+    assert second.returncode == 0, second.output[-3000:]
+    latest = pd.read_parquet(second.published)
+    assert "favorite_category" in latest.columns
+
+    # Read as one table by column name: the older snapshot holds nulls for
+    # the feature, and its other values are those published with it.
+    table = history(store)
+    first_instant, second_instant = sorted(table["feature_timestamp"].unique())
+    older = table[table["feature_timestamp"] == first_instant]
+    assert older["favorite_category"].isna().all()
+    assert older["favorite_category"].size == len(first_file)
+    pd.testing.assert_frame_equal(
+        older[list(first_file.columns)].reset_index(drop=True), first_file)
+    newer = table[table["feature_timestamp"] == second_instant]
+    assert newer["favorite_category"].notna().all()
+
+    # Through Feast, with the project's own (edited) feature definitions.
+    update = project / "feature_store" / "update.py"
+    process = subprocess.run([str(bin_dir / "python"), str(update)], env=feast_env(store),
+                             capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stdout + process.stderr
+    user = int(sorted(set(older["user_id"]) & set(newer["user_id"]))[0])
+    between = (first_instant + (second_instant - first_instant) / 2).tz_localize("UTC")
+    after = (second_instant + timedelta(days=1)).tz_localize("UTC")
+    asked = subprocess.run(
+        [str(bin_dir / "python"), "-c", QUERIES, str(update.parent)],
+        input=json.dumps({"users": [user], "entities": [
+            [user, between.isoformat()], [user, after.isoformat()]]}),
+        env=feast_env(store), capture_output=True, text=True, timeout=600)
+    assert asked.returncode == 0, asked.stderr[-3000:]
+    answer = json.loads(asked.stdout.splitlines()[-1])
+    training = {row["event_timestamp"]: row for row in answer["training"]}
+    assert training[between.isoformat()]["favorite_category"] is None
+    assert training[between.isoformat()]["total_spend"] is not None
+    expected = newer.set_index("user_id").loc[user, "favorite_category"]
+    assert training[after.isoformat()]["favorite_category"] == expected
+    assert answer["online"][0]["favorite_category"] == expected
+
+    # The feature removed again: the history holds it, so publishing
+    # refuses in one sentence naming a snapshot, and nothing changes.
+    published = second.published.read_bytes()
+    shutil.copytree(PROJECT_ROOT / "models" / "marts", project / "models" / "marts",
+                    dirs_exist_ok=True)
+    removed = run_dbt(tmp_path / "run", landing, output_dir=output, project=project,
+                      extra_args=("--full-refresh", "--no-partial-parse"))
+    assert removed.returncode != 0
+    assert ("holds the column favorite_category, which user_features no longer "
+            "has; nothing was published") in removed.output, removed.output[-3000:]
+    assert f"{output}/history/as_of_date=" in removed.output
+    assert second.published.read_bytes() == published

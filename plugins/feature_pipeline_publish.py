@@ -1,0 +1,191 @@
+"""Publishing, the same on every engine: the tested features become
+``<output_dir>/user_features.parquet`` and a dated history snapshot, each
+with its lineage file beside it.
+
+On DuckDB the publish model (models/publish/publish_user_features.py) calls
+``publish``; on Spark, scripts/spark_target.py calls it on the export Spark
+wrote. Either way it gets a DuckDB session and relations for the features
+and the landing plan, and:
+
+* refuses an empty result, and a history it cannot extend (a snapshot that
+  holds a feature the contract no longer has, or holds it with another
+  type), naming the snapshot; nothing is written then;
+* writes each file under a temporary name in its own directory, ordered by
+  user_id, reads it back (schema and rows) and fsyncs it;
+* adds a feature the older snapshots lack to them as nulls, so the history
+  reads as one table by column name in any reader (Feast included);
+* only then renames the new files into place (atomic within a directory);
+  a file whose bytes would not change is left alone, modification time
+  included;
+* rewrites every lineage file that does not describe the bytes beside it
+  (a run killed between two renames leaves none inconsistent).
+
+The history snapshot's date is that of the latest transaction the features
+were computed from (not the wall clock), so a re-run on the same data
+overwrites its own partition.
+"""
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from feature_pipeline_guard import sha256_of
+from feature_pipeline_lineage import (LINEAGE_NAME, TEMP_SUFFIX,
+                                      describe_output, lineage_document,
+                                      lineage_matches, replace_file,
+                                      write_text_atomically)
+
+FILE_NAME = "user_features.parquet"
+
+
+class PublishError(RuntimeError):
+    """Nothing can be published; the message says why, in one sentence."""
+
+
+def temp_beside(target):
+    return target.with_name(f".{FILE_NAME}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+
+
+def write_checked(session, relation, expected_rows, path):
+    """Write ``relation`` to ``path`` ordered by user_id and verify it."""
+    relation.order("user_id").write_parquet(str(path), compression="snappy")
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+    # hive_partitioning off: the as_of_date=... folder is not a column.
+    written = session.read_parquet(str(path), hive_partitioning=False)
+    expected = list(zip(relation.columns, map(str, relation.dtypes)))
+    found = list(zip(written.columns, map(str, written.dtypes)))
+    if found != expected:
+        raise PublishError(f"{path} was read back with columns {found}, "
+                           f"expected {expected}; nothing was published.")
+    rows = written.aggregate("count(*)").fetchall()[0][0]
+    if rows != expected_rows:
+        raise PublishError(f"{path} was read back with {rows} rows, expected "
+                           f"{expected_rows}; nothing was published.")
+
+
+def remove_stale_temp_files(directory):
+    """Drop temp files that a killed run left behind."""
+    for name in (FILE_NAME, LINEAGE_NAME):
+        for stale in directory.glob(f".{name}.*{TEMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
+
+
+def history_to_extend(history_dir, new_schema, replaced):
+    """The older snapshots and the columns each lacks; refuses a snapshot
+    holding a column the new one does not have, or with another type."""
+    types = {field.name: field.type for field in new_schema}
+    extend = []
+    for path in sorted(history_dir.glob(f"as_of_date=*/{FILE_NAME}")):
+        if path == replaced:
+            continue
+        old = pq.read_schema(path)
+        if "feature_timestamp" not in old.names:
+            continue  # published before snapshots were stamped: not ours
+        for field in old:
+            if field.name not in types:
+                raise PublishError(
+                    f"History snapshot {path} holds the column {field.name}, "
+                    "which user_features no longer has; nothing was "
+                    "published: move the snapshots that hold it out of "
+                    f"{history_dir}, or keep the column.")
+            if field.type != types[field.name]:
+                raise PublishError(
+                    f"History snapshot {path} holds {field.name} as "
+                    f"{field.type}, user_features now makes it "
+                    f"{types[field.name]}; nothing was published: move the "
+                    f"older snapshots out of {history_dir}, or keep the type.")
+        missing = [name for name in types if name not in old.names]
+        if missing:
+            extend.append((path, missing))
+    return extend
+
+
+def extend_snapshot(session, path, missing, snapshot):
+    """Rewrite an older snapshot in the new snapshot's columns, the ones it
+    lacks as nulls; its lineage says which were added."""
+    old = session.read_parquet(str(path), hive_partitioning=False)
+    kinds = dict(zip(snapshot.columns, map(str, snapshot.dtypes)))
+    select = ", ".join(
+        f'cast(null as {kinds[name]}) as "{name}"' if name in missing
+        else f'"{name}"' for name in snapshot.columns)
+    extended = old.project(select)
+    rows = old.aggregate("count(*)").fetchall()[0][0]
+    temp = temp_beside(path)
+    try:
+        write_checked(session, extended, rows, temp)
+        replace_file(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    lineage = path.with_name(LINEAGE_NAME)
+    if lineage.is_file():
+        document = json.loads(lineage.read_text())
+        instant = document["output"]["feature_timestamp"]
+        document["output"] = describe_output(session, path, instant)
+        document["output"]["columns_added_later"] = missing
+        write_text_atomically(
+            lineage, json.dumps(document, indent=2, default=str) + "\n")
+
+
+def publish(session, features, plan, ranges, output_dir, target_path,
+            variables, publisher):
+    """Publish ``features`` (a relation of the tested mart); ``plan`` holds
+    the landing files read, ``ranges`` each transaction file's first and
+    last transaction time. Returns what was published."""
+    rows = features.aggregate("count(*)").fetchall()[0][0]
+    if rows == 0:
+        raise PublishError(
+            "user_features is empty (no transaction joined a user profile); "
+            f"refusing to publish it, {output_dir / FILE_NAME} is unchanged.")
+    # The instant the features hold at: the latest transaction they were
+    # computed from. Its date names the history partition.
+    feature_timestamp = max(last for _, last in ranges.values())
+    as_of_date = feature_timestamp.date()
+    # Only the history file has the column (not as_of_date, which is the
+    # partition's name: read with hive partitioning it would be doubled).
+    snapshot = features.project(
+        f"*, timestamp '{feature_timestamp.isoformat()}' as feature_timestamp")
+    history_dir = output_dir / "history"
+    latest = output_dir / FILE_NAME
+    history = history_dir / f"as_of_date={as_of_date}" / FILE_NAME
+    targets = [(latest, features), (history, snapshot)]
+
+    staged = []
+    changed = False
+    try:
+        for target, relation in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(target.parent)
+            staged.append((temp_beside(target), target))
+            write_checked(session, relation, rows, staged[-1][0])
+        # Both files are complete and verified: the history is checked and
+        # extended, and only then is anything replaced.
+        extend = history_to_extend(
+            history_dir, pq.read_schema(staged[-1][0]), history)
+        for path, missing in extend:
+            extend_snapshot(session, path, missing, snapshot)
+        for temp, target in staged:
+            if target.exists() and sha256_of(temp) == sha256_of(target):
+                continue
+            replace_file(temp, target)
+            changed = True
+    finally:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+
+    stale = [target for target, _ in targets if not lineage_matches(target)]
+    if stale:
+        shared = lineage_document(plan, ranges, target_path, variables,
+                                  publisher)
+        for target in stale:
+            document = dict(shared, output=describe_output(
+                session, target, feature_timestamp.isoformat()))
+            write_text_atomically(
+                target.with_name(LINEAGE_NAME),
+                json.dumps(document, indent=2, default=str) + "\n")
+    return {"published_path": str(latest), "history_path": str(history),
+            "as_of_date": as_of_date, "feature_timestamp": feature_timestamp,
+            "row_count": rows, "sha256": sha256_of(latest),
+            "is_changed": changed, "lineage_written": bool(stale),
+            "is_published": True}
