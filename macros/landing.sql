@@ -103,6 +103,11 @@
 {% endmacro %}
 
 
+{% macro default__register_landing_readers() %}
+    {{- engine_needs('register_landing_readers') -}}
+{% endmacro %}
+
+
 {% macro duckdb__register_landing_readers() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set root = (var('raw_data_dir') | string).rstrip('/') -%}

@@ -1,9 +1,21 @@
 {#
     SQL that differs between the engines the models run on: DuckDB (the
     default target) and Spark (docs/scaling.md). Each concept is one macro
-    here with a `duckdb__` and a `spark__` form; the models call the macro,
-    never the engine's own spelling.
+    here with a `default__` form in standard SQL (what a new engine gets
+    until it needs its own), and `duckdb__` and `spark__` forms where those
+    engines spell it otherwise; the models call the macro, never the
+    engine's own spelling. A concept no standard SQL can say (reading files)
+    has a `default__` that stops with the name of the macro a new engine
+    must add.
 #}
+
+{% macro engine_needs(name) %}
+    {#- The one sentence a concept without a standard form stops with. -#}
+    {{ exceptions.raise_compiler_error(
+        "The " ~ target.type ~ " target has no form of " ~ name ~ ": add "
+        ~ target.type ~ "__" ~ name ~ " beside duckdb__" ~ name
+        ~ " (docs/scaling.md, a new engine).") }}
+{% endmacro %}
 
 {% macro whole_days_between(start_timestamp, end_timestamp) %}
     {#-
@@ -14,6 +26,15 @@
     -#}
     {{- return(adapter.dispatch('whole_days_between')(start_timestamp, end_timestamp)) -}}
 {% endmacro %}
+
+{% macro default__whole_days_between(start_timestamp, end_timestamp) %}
+    cast(
+        floor(
+            extract(epoch from ({{ end_timestamp }} - {{ start_timestamp }}))
+            / 86400
+        ) as bigint
+    )
+{%- endmacro %}
 
 {% macro duckdb__whole_days_between(start_timestamp, end_timestamp) %}
     cast(
@@ -39,6 +60,11 @@
     {{- return(adapter.dispatch('day_of_week')(timestamp)) -}}
 {% endmacro %}
 
+{% macro default__day_of_week(timestamp) %}
+    {#- isodow is Monday = 1 ... Sunday = 7. -#}
+    (extract(isodow from {{ timestamp }}) - 1)
+{%- endmacro %}
+
 {% macro duckdb__day_of_week(timestamp) %}
     {#- isodow is Monday = 1 ... Sunday = 7. -#}
     (isodow({{ timestamp }}) - 1)
@@ -53,6 +79,10 @@
     {#- The wall clock in UTC, as a timestamp without time zone. -#}
     {{- return(adapter.dispatch('utc_now')()) -}}
 {% endmacro %}
+
+{% macro default__utc_now() %}
+    cast(current_timestamp at time zone 'UTC' as timestamp)
+{%- endmacro %}
 
 {% macro duckdb__utc_now() %}
     cast(now() at time zone 'UTC' as timestamp)
@@ -70,6 +100,10 @@
     {{- return(adapter.dispatch('money_median')(amount)) -}}
 {% endmacro %}
 
+{% macro default__money_median(amount) %}
+    percentile_cont(0.5) within group (order by {{ amount }})
+{%- endmacro %}
+
 {% macro duckdb__money_median(amount) %}
     median({{ amount }})
 {%- endmacro %}
@@ -86,6 +120,19 @@
         list of numbers. -#}
     {{- return(adapter.dispatch('quantiles')(expression, quantile)) -}}
 {% endmacro %}
+
+{% macro default__quantiles(expression, quantile) %}
+    {%- if quantile is iterable and quantile is not string -%}
+    array[
+        {%- for q in quantile -%}
+        percentile_cont({{ q }}) within group (order by {{ expression }})
+        {{- ", " if not loop.last }}
+        {%- endfor -%}
+    ]
+    {%- else -%}
+    percentile_cont({{ quantile }}) within group (order by {{ expression }})
+    {%- endif -%}
+{%- endmacro %}
 
 {% macro duckdb__quantiles(expression, quantile) %}
     quantile_cont({{ expression }}, {{ quantile }})
@@ -105,6 +152,11 @@
     {{- return(adapter.dispatch('all_columns_except')(columns)) -}}
 {% endmacro %}
 
+{% macro default__all_columns_except(columns) %}
+    {#- No standard SQL for it: EXCLUDE is the most common spelling. -#}
+    * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
 {% macro duckdb__all_columns_except(columns) %}
     * exclude ({{ columns | join(', ') }})
 {%- endmacro %}
@@ -118,6 +170,14 @@
     {#- One 64-bit hash of several columns, to compare rows' contents. -#}
     {{- return(adapter.dispatch('row_hash')(columns)) -}}
 {% endmacro %}
+
+{% macro default__row_hash(columns) %}
+    md5(concat_ws('|'
+        {%- for column in columns -%}
+        , coalesce(cast({{ column }} as varchar), '<null>')
+        {%- endfor -%}
+    ))
+{%- endmacro %}
 
 {% macro duckdb__row_hash(columns) %}
     hash({{ columns | join(', ') }})
@@ -134,6 +194,10 @@
         order: the same values for builds and for unit tests, whose refs
         point at fixtures. Relative to the project root, where dbt runs. -#}
     {{- return(adapter.dispatch('seed_file_values')(seed_name, value_column, order_column)) -}}
+{% endmacro %}
+
+{% macro default__seed_file_values(seed_name, value_column, order_column) %}
+    {{- engine_needs('seed_file_values') -}}
 {% endmacro %}
 
 {% macro duckdb__seed_file_values(seed_name, value_column, order_column) %}
@@ -166,6 +230,13 @@
     {{- return(adapter.dispatch('relation_column_names')(relation, transform)) -}}
 {% endmacro %}
 
+{% macro default__relation_column_names(relation, transform) %}
+    {#- The names as the adapter reads them from the catalog. -#}
+    {%- set names = adapter.get_columns_in_relation(relation)
+        | map(attribute='name') | list if execute else ['_'] -%}
+    {{ expectation_value_list(names, transform) }}
+{%- endmacro %}
+
 {% macro duckdb__relation_column_names(relation, transform) %}
     select
         {{ transform }}(column_name) as column_name,
@@ -188,6 +259,10 @@
     {{- return(adapter.dispatch('landing_relation_sql')(dataset)) -}}
 {% endmacro %}
 
+{% macro default__landing_relation_sql(dataset) %}
+    {{- engine_needs('landing_relation_sql') -}}
+{%- endmacro %}
+
 {% macro duckdb__landing_relation_sql(dataset) %}
     landing_{{ dataset }}()
 {%- endmacro %}
@@ -203,9 +278,9 @@
     {{- return(adapter.dispatch('check_contract_not_null')()) -}}
 {% endmacro %}
 
-{% macro duckdb__check_contract_not_null() %}
-    {#- Nothing to do: DuckDB holds the constraint, and the write itself
-        refuses a null. -#}
+{% macro default__check_contract_not_null() %}
+    {#- Nothing to do: the database holds the constraint (DuckDB does), and
+        the write itself refuses a null. -#}
 {% endmacro %}
 
 {% macro spark__check_contract_not_null() %}

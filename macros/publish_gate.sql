@@ -4,8 +4,22 @@
     later: a run publishes only when it is a `dbt build` that built every
     model and seed the publish model depends on (directly or not), and ran
     every data test on them, in this invocation. dbt's own graph says what
-    those are; dbt skips the publish model when any of them fails.
+    those are; dbt skips the publish model when any of them fails. The
+    model whose output is published is the enabled model with
+    `meta: {publishes_features: true}` (publish_user_features on DuckDB,
+    user_features_export on Spark).
 #}
+
+{% macro features_publisher() %}
+    {%- for node in graph.nodes.values()
+            if node.resource_type == 'model'
+            and node.config.meta.get('publishes_features') -%}
+        {{ return(node.unique_id) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error(
+        "No enabled model has `meta: {publishes_features: true}`: the"
+        ~ " publish gate has nothing to guard.") }}
+{% endmacro %}
 
 {% macro publish_requirements(publisher) %}
     {#- The unique_ids publishing needs in this invocation: every model and
@@ -34,9 +48,10 @@
 {% endmacro %}
 
 
-{% macro publish_refusal(publisher) %}
+{% macro publish_refusal() %}
     {#- One sentence saying why this invocation may not publish, with the
         command that would; none when it may. -#}
+    {%- set publisher = features_publisher() -%}
     {%- set command = 'dbt build --select +' ~ publisher.split('.')[-1] ~ '+' -%}
     {%- if flags.WHICH != 'build' -%}
         {{ return('`dbt ' ~ flags.WHICH ~ '` runs no checks; `dbt build` (or `'

@@ -10,7 +10,8 @@
     {{- return(adapter.dispatch('sql_literal')(value)) -}}
 {% endmacro %}
 
-{% macro duckdb__sql_literal(value) %}
+{% macro default__sql_literal(value) %}
+    {#- Standard SQL (DuckDB's too): a quote is written twice. -#}
     {{- return("'" ~ (value | string).replace("'", "''") ~ "'") -}}
 {% endmacro %}
 

@@ -38,7 +38,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validation_report  # noqa: E402
-from run_results import STOPPED, RunResults, layer_of, parse_time  # noqa: E402
+from run_results import (PROJECT_ROOT, STOPPED, RunResults, layer_of,  # noqa: E402
+                         parse_time)
 
 log = logging.getLogger("after_run")
 STAGE_FOLDERS = ["staging", "intermediate", "marts", "monitoring", "publish"]
@@ -149,13 +150,41 @@ class Run(RunResults):
         }
 
     @property
+    def on_spark(self) -> bool:
+        return self.args.get("target") == "spark"
+
+    def spark_file(self, name: str) -> dict | None:
+        """A JSON file a Spark run leaves in SPARK_DIR (scripts/run_pipeline.py):
+        landing.json (what it read), published.json (what it published)."""
+        spark_dir = Path(os.environ.get("SPARK_DIR") or "local/spark")
+        path = (spark_dir if spark_dir.is_absolute() else PROJECT_ROOT / spark_dir) / name
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    @property
     def published(self) -> bool:
-        """The publish model ran and wrote the files (publish_gate may
-        have refused the invocation: then it wrote nothing)."""
+        """The publish step ran and wrote the files (on DuckDB publish_gate
+        may have refused the invocation: then it wrote nothing)."""
+        if self.on_spark:
+            return not self.stopped and self.spark_file("published.json") is not None
         if not super().published:
             return False
         record = self.query("select is_published from main.publish_user_features")
         return bool(record and record[0][0])
+
+    def counts(self) -> tuple:
+        """Transaction rows read, rows published and the published file's
+        SHA-256 (None when unknown or nothing was published)."""
+        if self.on_spark:
+            landing = None if self.stopped else self.spark_file("landing.json")
+            record = self.spark_file("published.json") if self.published else {}
+            rows_in = sum(file["rows"] for file in landing["datasets"]["transactions"]
+                          ["files"]) if landing else None
+            return rows_in, record.get("row_count"), record.get("sha256")
+        raw_rows = self.query("select sum(row_count) from main.landing_plan "
+                              "where dataset = 'transactions'")
+        out = self.query("select row_count, sha256 from main.publish_user_features")
+        out = out[0] if (out and self.published) else (None, None)
+        return (raw_rows[0][0] if raw_rows else None), *out
 
     def query(self, sql: str):
         if self.stopped:
@@ -175,9 +204,7 @@ class Run(RunResults):
 # -------------------------------------------------------------- run history
 
 def append_history(run: Run) -> Path:
-    raw_rows = run.query("select sum(row_count) from main.landing_plan "
-                         "where dataset = 'transactions'")
-    out_rows = run.query("select row_count, sha256 from main.publish_user_features")
+    rows_in, rows_out, published_sha256 = run.counts()
     times = run.times()
     checks = run.checks()
     line = {
@@ -185,11 +212,11 @@ def append_history(run: Run) -> Path:
         "start": times["start"],
         "end": times["end"],
         "status": run.status,
-        "rows_in": raw_rows[0][0] if raw_rows else None,
-        "rows_out": out_rows[0][0] if (out_rows and run.published) else None,
+        "rows_in": rows_in,
+        "rows_out": rows_out,
         "checks": {k: checks[k] for k in ("passed", "warned", "failed", "skipped")},
         "not_passed": [c["check"] for c in checks["not_passed"]],
-        "published_sha256": out_rows[0][1] if (out_rows and run.published) else None,
+        "published_sha256": published_sha256,
     }
     if run.stopped:
         line["error"] = STOPPED

@@ -35,6 +35,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# On Spark, what the publish step published (scripts/spark_target.py), in
+# SPARK_DIR beside the landing inspector's answer, landing.json.
+PUBLISH_RECORD = "published.json"
 
 
 def from_root(path: str | os.PathLike) -> Path:
@@ -116,6 +119,8 @@ def run_spark_steps(bin_dir: Path, given_vars: dict, full_refresh: bool,
     raw_data_dir = given_vars.get("raw_data_dir") or str(PROJECT_ROOT / "data" / "raw")
     output_dir = given_vars.get("output_dir") or str(PROJECT_ROOT / "output")
     answer = spark_dir / "landing.json"
+    # This run's record of what it published: none until it publishes.
+    (spark_dir / PUBLISH_RECORD).unlink(missing_ok=True)
     step = [str(bin_dir / "python"), "scripts/spark_target.py"]
     status = subprocess.run(step + ["inspect", "--raw-data-dir", raw_data_dir,
                                     "--answer", str(answer)],
@@ -133,10 +138,10 @@ def run_spark_steps(bin_dir: Path, given_vars: dict, full_refresh: bool,
         print(f"Nothing was published: the files in {output_dir} are unchanged.")
         return status
     return subprocess.run(
-        step + ["publish", "--export-dir",
-                str(spark_dir / "warehouse" / "feature_pipeline.db"
-                    / "user_features_export"),
-                "--output-dir", output_dir],
+        step + ["publish", "--spark-dir", str(spark_dir), "--output-dir", output_dir,
+                "--raw-data-dir", raw_data_dir,
+                "--target-path", env.get("DBT_TARGET_PATH") or str(PROJECT_ROOT / "target"),
+                "--record", str(spark_dir / PUBLISH_RECORD)],
         cwd=PROJECT_ROOT, env=env).returncode
 
 

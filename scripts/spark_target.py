@@ -11,36 +11,32 @@ scripts/run_pipeline.py runs them around `dbt build --target spark`:
   (macros/spark_landing.sql) turns into the views the sources read. Spark
   builds read every landing file: the inspection covers them all.
 * ``publish``: after a build whose checks all passed, the tested
-  `user_features_export` table (one snappy Parquet file ordered by user_id,
-  written by Spark) is checked and copied to
-  ``<output_dir>/user_features.parquet`` under a temporary name, then
-  renamed into place, so the published file is never seen half-written.
+  `user_features_export` table Spark wrote is published by the publish step
+  every engine shares (plugins/feature_pipeline_publish.py): the latest
+  file and a dated history snapshot, each with its lineage file, written,
+  read back and renamed into place as on DuckDB. What it published is
+  written as JSON (``--record``) for the run history.
 
     python scripts/spark_target.py inspect --raw-data-dir DIR --answer FILE
-    python scripts/spark_target.py publish --export-dir DIR --output-dir DIR
+    python scripts/spark_target.py publish --spark-dir DIR --output-dir DIR \
+        --raw-data-dir DIR --target-path DIR --record FILE
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import uuid
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import duckdb
+import pyarrow as pa
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
 from feature_pipeline_guard import inspect_landing  # noqa: E402
-
-FILE_NAME = "user_features.parquet"
-
-
-class PublishError(Exception):
-    """The export cannot be published; the message says why."""
-
+from feature_pipeline_lineage import this_invocation  # noqa: E402
+from feature_pipeline_publish import PublishError, publish  # noqa: E402
 
 def landing_contract() -> dict:
     """The landing contract, as the dbt project declares it."""
@@ -55,58 +51,32 @@ def inspect(raw_data_dir: str) -> dict:
                                       json.dumps(loaded)))
 
 
-def export_file(export_dir: Path) -> Path:
-    """The one Parquet file Spark wrote for the export table."""
-    files = sorted(export_dir.glob("part-*.parquet")) if export_dir.is_dir() else []
-    if len(files) != 1:
-        raise PublishError(
-            f"{export_dir} holds {len(files)} Parquet part files, expected one "
-            "(the export table is written as a single ordered file); nothing "
-            "was published.")
-    return files[0]
-
-
-def check_export(path: Path) -> int:
-    """Refuse an export that is empty, not snappy or not ordered by user_id;
-    return its row count."""
-    parquet = pq.ParquetFile(path)
-    rows = parquet.metadata.num_rows
-    if rows == 0:
-        raise PublishError(
-            f"{path} has no rows (no transaction joined a user profile); "
-            "nothing was published.")
-    codecs = {parquet.metadata.row_group(g).column(c).compression
-              for g in range(parquet.metadata.num_row_groups)
-              for c in range(parquet.metadata.num_columns)}
-    if codecs != {"SNAPPY"}:
-        raise PublishError(f"{path} is compressed with {sorted(codecs)}, "
-                           "expected SNAPPY; nothing was published.")
-    user_ids = parquet.read(columns=["user_id"]).column(0).to_pylist()
-    if any(a >= b for a, b in zip(user_ids, user_ids[1:])):
-        raise PublishError(f"{path} is not ordered by a unique user_id; "
-                           "nothing was published.")
-    return rows
-
-
-def publish(export_dir: Path, output_dir: Path) -> Path:
-    """Copy the checked export into place atomically; the published path."""
-    source = export_file(export_dir)
-    rows = check_export(source)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    target = output_dir / FILE_NAME
-    temp = output_dir / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
-    try:
-        temp.write_bytes(source.read_bytes())
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        if pq.ParquetFile(temp).metadata.num_rows != rows:
-            raise PublishError(f"{temp} did not read back with {rows} rows; "
-                               "nothing was published.")
-        # A rename within one directory is atomic.
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
-    return target
+def publish_export(spark_dir: Path, output_dir: Path, raw_data_dir: str,
+                   target_path: Path) -> dict:
+    """Publish the export table with the shared publish step."""
+    tables = spark_dir / "warehouse" / "feature_pipeline.db"
+    landing = json.loads((spark_dir / "landing.json").read_text())
+    session = duckdb.connect()
+    invocation, refusal = session.read_parquet(
+        str(tables / "publish_gate" / "*.parquet")).project(
+        "invocation_id, refusal").fetchall()[0]
+    if invocation != this_invocation(target_path):
+        refusal = "publish_gate was not built by this run's dbt build."
+    if refusal:
+        raise PublishError(f"Nothing was published: {refusal}")
+    features = session.read_parquet(str(tables / "user_features_export" / "*.parquet"))
+    plan = session.from_arrow(pa.Table.from_pylist([
+        {"dataset": dataset, "path": file["path"], "file_format": found["format"],
+         "row_count": file["rows"], "file_sha256": file.get("sha256")}
+        for dataset, found in landing["datasets"].items() for file in found["files"]]))
+    ranges = {path: (first, last) for path, first, last in session.sql(
+        "select _source_file, min(transacted_at), max(transacted_at) "
+        "from read_parquet($files, hive_partitioning = true) group by 1",
+        params={"files": str(tables / "stg_transaction_deliveries" / "*" / "*.parquet")}
+    ).fetchall()}
+    variables = {"raw_data_dir": raw_data_dir, "output_dir": str(output_dir)}
+    return publish(session, features, plan, ranges, output_dir, target_path,
+                   variables, "model.feature_pipeline.user_features_export")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,8 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     inspect_step.add_argument("--answer", required=True,
                               help="where to write the inspector's answer (JSON)")
     publish_step = steps.add_parser("publish", help="publish the export table")
-    publish_step.add_argument("--export-dir", required=True)
-    publish_step.add_argument("--output-dir", required=True)
+    publish_step.add_argument("--spark-dir", required=True, type=Path)
+    publish_step.add_argument("--output-dir", required=True, type=Path)
+    publish_step.add_argument("--raw-data-dir", required=True)
+    publish_step.add_argument("--target-path", required=True, type=Path)
+    publish_step.add_argument("--record", required=True, type=Path,
+                              help="where to write what was published (JSON)")
     args = parser.parse_args(argv)
 
     if args.step == "inspect":
@@ -132,11 +106,13 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.answer).write_text(json.dumps(answer))
         return 0
     try:
-        target = publish(Path(args.export_dir), Path(args.output_dir))
+        record = publish_export(args.spark_dir, args.output_dir,
+                                args.raw_data_dir, args.target_path)
     except PublishError as error:
         print(f"STOPPED: {error}", file=sys.stderr)
         return 1
-    print(f"Published {target}.")
+    args.record.write_text(json.dumps(record, default=str))
+    print(f"Published {record['published_path']}.")
     return 0
 
 

@@ -2,12 +2,11 @@
     Whether this invocation may publish, decided from dbt's graph and this
     invocation's selection (macros/publish_gate.sql): only a `dbt build`
     that builds and checks everything the features depend on does. The
-    publish model reads this row and compares its invocation_id with its
+    publish step reads this row and compares its invocation_id with its
     own, so a row left by an earlier invocation never lets it publish.
 -#}
 
-{%- set refusal = publish_refusal(
-    'model.feature_pipeline.publish_user_features') if execute else none %}
+{%- set refusal = publish_refusal() if execute else none %}
 
 with gate as (
     select

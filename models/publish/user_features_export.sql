@@ -1,19 +1,18 @@
 {#-
-    Spark only: the tested user_features mart as one Parquet file (snappy,
-    ordered by user_id), which scripts/spark_target.py publishes once the
-    build has passed. dbt-spark runs Python models only on Databricks, so
-    publish_user_features cannot run here. Like it, this model waits for
-    every checked model of the run: a failing error-severity check anywhere
-    keeps it from being built, and then nothing is published.
+    Spark only: the tested user_features mart as Parquet, which
+    scripts/spark_target.py publishes with the publish step DuckDB uses
+    once the build has passed (it orders the rows by user_id). dbt-spark
+    runs Python models only on Databricks, so publish_user_features cannot
+    run here. Like it, this model waits for every checked model of the run:
+    a failing error-severity check anywhere keeps it from being built, and
+    then nothing is published.
 -#}
 
 -- depends_on: {{ ref('landing_plan') }}
 -- depends_on: {{ ref('stg_transaction_deliveries') }}
 -- depends_on: {{ ref('transaction_quarantine') }}
+-- depends_on: {{ ref('publish_gate') }}
 
 {{ config(materialized='table', file_format='parquet') }}
 
-{#- One partition, sorted within it: one file, in user_id order. #}
-select /*+ repartition(1) */ *
-from {{ ref('user_features') }}
-sort by user_id
+select * from {{ ref('user_features') }}

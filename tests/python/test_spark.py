@@ -112,6 +112,32 @@ def test_spark_publishes_what_duckdb_and_pandas_compute(sample_on_spark, sample_
     assert "Deprecated functionality" not in sample_on_spark.output
 
 
+def test_spark_publishes_as_duckdb_does_history_lineage_and_run_record(
+        sample_on_spark, sample_run):
+    """One publish step for both engines: the same bytes as DuckDB's, a
+    dated history snapshot, lineage files that describe the bytes beside
+    them, and a complete line in runs.jsonl."""
+    output = sample_on_spark.output_dir
+    assert sample_on_spark.published.read_bytes() == sample_run.published.read_bytes()
+    snapshots = sorted(output.glob("history/as_of_date=*/user_features.parquet"))
+    duckdb_snapshots = sorted(sample_run.output_dir.glob(
+        "history/as_of_date=*/user_features.parquet"))
+    assert [p.parent.name for p in snapshots] == [p.parent.name for p in duckdb_snapshots]
+    assert snapshots[0].read_bytes() == duckdb_snapshots[0].read_bytes()
+    for published in (sample_on_spark.published, snapshots[0]):
+        lineage = json.loads(published.with_name("user_features.lineage.json").read_text())
+        digest = hashlib.sha256(published.read_bytes()).hexdigest()
+        assert lineage["output"]["sha256"] == digest
+        models = {m["model"] for m in lineage["transformations"]["models"]}
+        assert "user_features_export" in models and "stg_transactions" in models
+    line = json.loads((output / "runs.jsonl").read_text().splitlines()[-1])
+    raw = pd.read_parquet(SAMPLE_DIR / "transactions.parquet")
+    assert line["rows_in"] == len(raw)
+    assert line["rows_out"] == len(pd.read_parquet(sample_on_spark.published))
+    assert line["published_sha256"] == hashlib.sha256(
+        sample_on_spark.published.read_bytes()).hexdigest()
+
+
 def test_every_error_check_runs_on_spark(sample_on_spark, sample_run):
     spark = error_tests(sample_on_spark.manifest(), sample_on_spark.results())
     duckdb_manifest = json.loads((sample_run.target_dir / "manifest.json").read_text())
@@ -163,6 +189,7 @@ def test_planted_defect_fails_an_error_check_on_spark_and_publishes_nothing(
     assert sorted(p.name for p in output.iterdir()) == sorted(
         ["user_features.parquet", "runs.jsonl", "validation_report.md",
          "validation_report.html"])
+    assert json.loads((output / "runs.jsonl").read_text())["published_sha256"] is None
 
 
 def test_a_null_feature_stops_the_spark_build_naming_the_column(tmp_path):
