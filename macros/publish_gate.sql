@@ -68,3 +68,22 @@
     {%- endif -%}
     {{ return(none) }}
 {% endmacro %}
+
+
+{% macro publish_outcome() %}
+    {#- One row, is_published: whether this run published. -#}
+    {{- return(adapter.dispatch('publish_outcome')()) -}}
+{% endmacro %}
+
+{% macro default__publish_outcome() %}
+    select is_published
+    from {{ ref('publish_user_features') }}
+{%- endmacro %}
+
+{% macro spark__publish_outcome() %}
+    {#- The export is built only when every check passed; the publish step
+        that follows dbt on Spark writes the files. -#}
+    select true as is_published
+    from {{ ref('user_features_export') }}
+    limit 1
+{%- endmacro %}

@@ -15,21 +15,10 @@
     full_refresh=false,
 ) }}
 
-{#- On Spark the export stands for the published file: it is built only
-    when every check passed. -#}
-{% if target.type == 'spark' -%}
--- depends_on: {{ ref('user_features_export') }}
-{% endif -%}
-
 with published as (
     {#- A load commits only when its run published: a run that may not
         (publish_gate) leaves its rows to be taken back by the next one. -#}
-    {%- if target.type == 'spark' %}
-    select true as is_published
-    {%- else %}
-    select is_published
-    from {{ ref('publish_user_features') }}
-    {%- endif %}
+    {{ publish_outcome() }}
 ),
 
 planned_files as (
