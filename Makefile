@@ -6,16 +6,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
-DOCS_PORT ?= 8080
-# The lesson whose pandas code `make bench` measures (the user's copy).
-LESSON ?=
-# Only the paths given to make (RAW_DATA_DIR, OUTPUT_DIR) become --vars; by
-# default there are none, so `make build` and a plain `dbt build` share one
-# partial-parse state (other --vars make dbt re-parse the whole project).
-comma := ,
-GIVEN_VARS := $(if $(RAW_DATA_DIR),"raw_data_dir": "$(RAW_DATA_DIR)"$(comma))$(if $(OUTPUT_DIR),"output_dir": "$(OUTPUT_DIR)"$(comma))
-DBT_VARS := $(if $(GIVEN_VARS),--vars '{$(GIVEN_VARS)}')
-SQL_PATHS ?= models tests
+# The lesson whose pandas code `make bench` measures (the user's copy):
+# LESSON=path/to/lesson.md.
+# Settings reach the commands through the environment, as the user wrote
+# them: a path may hold `$`, quotes, backticks or `{{ }}`, and none of it is
+# expanded by make, run by the shell or rendered by dbt. Each one given is
+# kept literally (`$(value …)`) and exported; the recipes name it as
+# "$$NAME", never paste it into the command line.
+LITERAL_SETTINGS := RAW_DATA_DIR OUTPUT_DIR TARGET LESSON BENCH_ARGS DOCS_PORT DAGSTER_PORT SQL_PATHS
+$(foreach name,$(LITERAL_SETTINGS),$(if $(value $(name)),\
+	$(eval override $(name) := $$(value $(name)))$(eval export $(name))))
 # Linting renders the models with their own database file and target folder,
 # so it never waits for, nor disturbs, a build running at the same time.
 LINT_TARGET := target/lint
@@ -61,10 +61,14 @@ setup-all: setup $(addprefix setup-,$(SIDE_ENVS))
 # the follow-up failed. dbt unit tests check SQL logic on fixtures, not the
 # data: `make test` runs them, a scheduled build does not need to.
 # TARGET=spark runs the same models on Spark, from .venv-spark (docs/scaling.md).
-TARGET ?=
-BUILD_BIN = $(if $(filter spark,$(TARGET)),.venv-spark/bin,$(BIN))
-build: setup $(if $(filter spark,$(TARGET)),setup-spark)
-	$(BUILD_BIN)/python scripts/run_pipeline.py --bin-dir $(BUILD_BIN)$(if $(TARGET), --target $(TARGET))$(if $(RAW_DATA_DIR), --raw-data-dir "$(RAW_DATA_DIR)")$(if $(OUTPUT_DIR), --output-dir "$(OUTPUT_DIR)")
+# run_pipeline.py takes RAW_DATA_DIR and OUTPUT_DIR from the environment.
+ifneq ($(filter-out spark dev,$(TARGET)),)
+$(error TARGET=$(TARGET) is not a target of profiles.yml: give TARGET=spark, or none for DuckDB)
+endif
+SPARK := $(filter spark,$(TARGET))
+BUILD_BIN = $(if $(SPARK),.venv-spark/bin,$(BIN))
+build: setup $(if $(SPARK),setup-spark)
+	$(BUILD_BIN)/python scripts/run_pipeline.py --bin-dir $(BUILD_BIN)$(if $(SPARK), --target spark)
 
 ## feature-store: register the Feast repository (feature_store/) and load the latest
 ##                published snapshot of <OUTPUT_DIR>/history into its online store
@@ -72,13 +76,12 @@ build: setup $(if $(filter spark,$(TARGET)),setup-spark)
 # and the online store are git-ignored, in local/feast/. Nothing new
 # published: the online store stays as it was.
 feature-store: setup-feast
-	FEAST_USAGE=False$(if $(OUTPUT_DIR), OUTPUT_DIR="$(OUTPUT_DIR)") \
-		.venv-feast/bin/python feature_store/update.py
+	FEAST_USAGE=False .venv-feast/bin/python feature_store/update.py
 
 ## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
 docs: setup
-	$(BIN)/dbt docs generate $(DBT_VARS)
-	$(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --port "$${DOCS_PORT:-8080}" --no-browser
 
 ## orchestrate: Dagster on DAGSTER_PORT (default 3000): the pipeline as assets, run
 ##              daily and when new landing files arrive (orchestration/dagster/)
@@ -86,11 +89,10 @@ docs: setup
 # history, schedules; no telemetry, one run at a time). `dagster dev`
 # re-parses the dbt project on start. The paths are the environment's
 # RAW_DATA_DIR, OUTPUT_DIR and DUCKDB_PATH, as for every scheduler.
-DAGSTER_PORT ?= 3000
 DAGSTER_HOME_DIR := $(CURDIR)/local/dagster
 orchestrate: setup-dagster $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) .venv-dagster/bin/dagster dev \
-		-f orchestration/dagster/definitions.py -h 127.0.0.1 -p $(DAGSTER_PORT)
+		-f orchestration/dagster/definitions.py -h 127.0.0.1 -p "$${DAGSTER_PORT:-3000}"
 
 $(DAGSTER_HOME_DIR)/dagster.yaml: orchestration/dagster/dagster.yaml
 	@mkdir -p $(@D)
@@ -121,7 +123,7 @@ lint: setup
 
 lint-sql: setup
 	@mkdir -p $(LINT_TARGET)
-	$(LINT_ENV) $(BIN)/sqlfluff lint $(SQL_PATHS)
+	$(LINT_ENV) $(BIN)/sqlfluff lint $${SQL_PATHS:-models tests}
 
 # Deprecation warnings are errors here: dbt >= 1.10 wants test arguments
 # under `arguments:`, and a clean parse keeps it that way.
@@ -133,7 +135,7 @@ lint-dbt: setup
 ## fmt: rewrite the SQL models in the house style, where SQLFluff can
 fmt: setup
 	@mkdir -p $(LINT_TARGET)
-	$(LINT_ENV) $(BIN)/sqlfluff fix $(SQL_PATHS)
+	$(LINT_ENV) $(BIN)/sqlfluff fix $${SQL_PATHS:-models tests}
 
 ## sample: regenerate the bundled sample in data/raw (deterministic)
 sample: setup
@@ -144,7 +146,7 @@ sample: setup
 ##        writes docs/BENCHMARKS.md. LESSON=path/to/lesson.md measures the lesson's code;
 ##        BENCH_ARGS passes options (e.g. --sizes 50k,1m --incremental none; see scripts/bench.py)
 bench: setup
-	$(BIN)/python scripts/bench.py $(if $(LESSON),--lesson "$(LESSON)") $(BENCH_ARGS)
+	$(BIN)/python scripts/bench.py $${LESSON:+--lesson "$$LESSON"} $$BENCH_ARGS
 
 ## lock: re-pin requirements.lock from requirements.in, then each envs/<name>
 ##       lock from its requirements.in, held to the core lock's dbt and DuckDB

@@ -72,7 +72,7 @@
     {#- The features this run is compared with: the dbt var drift_baseline,
         or else the currently published file (before this run replaces it). -#}
     {{ return(var('drift_baseline', none)
-              or (var('output_dir') ~ '/user_features.parquet')) }}
+              or (pipeline_path('output_dir') ~ '/user_features.parquet')) }}
 {% endmacro %}
 
 

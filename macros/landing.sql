@@ -110,7 +110,7 @@
 
 {% macro duckdb__register_landing_readers() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set root = (var('raw_data_dir') | string).rstrip('/') -%}
+    {%- set root = (pipeline_path('raw_data_dir') | string).rstrip('/') -%}
     {%- set loads = this_run_loads_transactions() -%}
     {#- A load reads only the files not committed before. A command that
         loads nothing reads every file (its checks see all of them), but

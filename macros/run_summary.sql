@@ -35,7 +35,7 @@
     {%- for sentence in problems -%}
         {{ log("STOPPED: " ~ sentence, info=true) }}
     {%- endfor -%}
-    {%- set output_dir = var('output_dir') -%}
+    {%- set output_dir = pipeline_path('output_dir') -%}
     {%- if ns.published -%}
         {{ log("Published " ~ output_dir ~ "/user_features.parquet.", info=true) }}
     {%- elif ns.refusal -%}

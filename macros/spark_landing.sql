@@ -2,7 +2,7 @@
     The landing hook on Spark. The dbt-duckdb plugin cannot run inside
     Spark, so scripts/run_pipeline.py --target spark runs the same landing
     inspector before dbt starts (scripts/spark_target.py) and passes its
-    answer as the var spark_landing. This hook turns it into the global
+    answer to a file named by SPARK_LANDING_FILE. This hook turns it into the global
     temporary views the sources read (`global_temp.transactions`,
     `global_temp.user_profiles` and `global_temp.files`, the plan), each
     landing file read by Spark's own Parquet or CSV reader, and defines
@@ -12,13 +12,17 @@
 
 {% macro spark__register_landing_readers() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set answer = var('spark_landing', none) -%}
-    {%- if answer is none -%}
+    {%- set answer_file = env_var('SPARK_LANDING_FILE', '') -%}
+    {%- if not answer_file -%}
         {{ exceptions.raise_compiler_error(
             "On Spark the landing files are inspected before dbt starts: run"
             ~ " `make build TARGET=spark` (scripts/run_pipeline.py --target"
             ~ " spark) instead of dbt alone.") }}
     {%- endif -%}
+    {#- Read by Spark as one row of text: the file names in it stay data. -#}
+    {%- set answer = fromjson(run_query(
+        "select value from text.`" ~ answer_file | replace('`', '``') ~ "`"
+    ).columns[0].values() | join('')) -%}
     {%- set loads = this_run_loads_transactions() -%}
     {%- set load_id = next_load_id() -%}
     {%- set deliveries = landing_relation('stg_transaction_deliveries') -%}

@@ -450,8 +450,8 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
         root_path = Path(root)
         if not root_path.is_dir():
             raise LandingError(
-                f"Landing directory '{root}' does not exist (set the dbt var "
-                "raw_data_dir to the folder holding transactions and "
+                f"Landing directory '{root}' does not exist (set RAW_DATA_DIR "
+                "to the folder holding transactions and "
                 "user_profiles).")
         datasets = {}
         warnings: list[str] = []

@@ -20,8 +20,9 @@ With `--target spark` (profiles.yml; run it with .venv-spark's python) the
 landing files are inspected before dbt starts and the tested export is
 published after it (scripts/spark_target.py; docs/scaling.md).
 
-Only the paths given become `--vars`, so a run with none shares its parse
-state with a plain `dbt build`.
+The paths reach dbt through the environment (RAW_DATA_DIR, OUTPUT_DIR; the
+options, when given, win over it), never as `--vars` text, which dbt would
+render as a template: a path is taken literally, whatever its characters.
 """
 from __future__ import annotations
 
@@ -45,13 +46,11 @@ def from_root(path: str | os.PathLike) -> Path:
     return Path(os.path.normpath(PROJECT_ROOT / Path(path).expanduser()))
 
 
-def build_command(dbt: Path, given_vars: dict, full_refresh: bool,
+def build_command(dbt: Path, full_refresh: bool,
                   target: str | None = None) -> list[str]:
     command = [str(dbt), "build", "--exclude-resource-type", "unit_test"]
     if target:
         command += ["--target", target]
-    if given_vars:
-        command += ["--vars", json.dumps(given_vars)]
     if full_refresh:
         command.append("--full-refresh")
     return command
@@ -64,10 +63,12 @@ def run(raw_data_dir: str | os.PathLike | None = None,
         target: str | None = None) -> int:
     """Build, then follow up; the exit code of the run as `make build` has it."""
     bin_dir = Path(bin_dir).absolute() if bin_dir else Path(sys.executable).parent
-    given_vars = {name: str(from_root(value)) for name, value in
-                  (("raw_data_dir", raw_data_dir), ("output_dir", output_dir))
-                  if value}
     env = dict(os.environ)
+    for name, given in (("RAW_DATA_DIR", raw_data_dir), ("OUTPUT_DIR", output_dir)):
+        if given or env.get(name):
+            env[name] = str(from_root(given or env[name]))
+        else:
+            env.pop(name, None)  # empty: the default
     for name in ("DUCKDB_PATH", "DBT_TARGET_PATH"):
         if env.get(name):
             env[name] = str(from_root(env[name]))
@@ -81,25 +82,22 @@ def run(raw_data_dir: str | os.PathLike | None = None,
     # started at least a whole dbt run before.
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if spark:
-        dbt_status = run_on_spark(bin_dir, given_vars, full_refresh, env)
+        dbt_status = run_on_spark(bin_dir, full_refresh, env)
         # The report reads no database: Spark's tables are not DuckDB's.
         env["DUCKDB_PATH"] = ""
     else:
         dbt_status = subprocess.run(
-            build_command(bin_dir / "dbt", given_vars, full_refresh, target),
+            build_command(bin_dir / "dbt", full_refresh, target),
             cwd=PROJECT_ROOT, env=env).returncode
     after_run = [str(bin_dir / "python"), "scripts/after_run.py", "--since", since]
     if env.get("DBT_TARGET_PATH"):
         # dbt wrote its artifacts there: the follow-up reads them there.
         after_run += ["--target-path", env["DBT_TARGET_PATH"]]
-    if given_vars:
-        after_run += ["--vars", json.dumps(given_vars)]
     after_status = subprocess.run(after_run, cwd=PROJECT_ROOT, env=env).returncode
     return dbt_status or after_status
 
 
-def run_on_spark(bin_dir: Path, given_vars: dict, full_refresh: bool,
-                 env: dict) -> int:
+def run_on_spark(bin_dir: Path, full_refresh: bool, env: dict) -> int:
     """Inspect the landing files, build on Spark, publish the export:
     one run at a time per SPARK_DIR (its catalog admits one process)."""
     spark_dir = Path(env["SPARK_DIR"])
@@ -111,13 +109,13 @@ def run_on_spark(bin_dir: Path, given_vars: dict, full_refresh: bool,
             print(f"Another run holds {spark_dir}: wait for it to finish, or "
                   "set SPARK_DIR to use another folder.", file=sys.stderr)
             return 1
-        return run_spark_steps(bin_dir, given_vars, full_refresh, env, spark_dir)
+        return run_spark_steps(bin_dir, full_refresh, env, spark_dir)
 
 
-def run_spark_steps(bin_dir: Path, given_vars: dict, full_refresh: bool,
-                    env: dict, spark_dir: Path) -> int:
-    raw_data_dir = given_vars.get("raw_data_dir") or str(PROJECT_ROOT / "data" / "raw")
-    output_dir = given_vars.get("output_dir") or str(PROJECT_ROOT / "output")
+def run_spark_steps(bin_dir: Path, full_refresh: bool, env: dict,
+                    spark_dir: Path) -> int:
+    raw_data_dir = env.get("RAW_DATA_DIR") or str(PROJECT_ROOT / "data" / "raw")
+    output_dir = env.get("OUTPUT_DIR") or str(PROJECT_ROOT / "output")
     answer = spark_dir / "landing.json"
     # This run's record of what it published: none until it publishes.
     (spark_dir / PUBLISH_RECORD).unlink(missing_ok=True)
@@ -127,13 +125,11 @@ def run_spark_steps(bin_dir: Path, given_vars: dict, full_refresh: bool,
                             cwd=PROJECT_ROOT, env=env).returncode
     if status:
         return status
-    landing = json.loads(answer.read_text())
-    for dataset in landing["datasets"].values():
-        dataset.pop("reader_sql")  # DuckDB's; the Spark hook writes its own
-    spark_vars = {**given_vars, "spark_landing": landing}
+    # The Spark hook reads the answer from the file (its names stay data,
+    # never text dbt renders).
     status = subprocess.run(
-        build_command(bin_dir / "dbt", spark_vars, full_refresh, "spark"),
-        cwd=PROJECT_ROOT, env=env).returncode
+        build_command(bin_dir / "dbt", full_refresh, "spark"),
+        cwd=PROJECT_ROOT, env={**env, "SPARK_LANDING_FILE": str(answer)}).returncode
     if status:
         print(f"Nothing was published: the files in {output_dir} are unchanged.")
         return status

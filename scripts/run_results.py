@@ -9,6 +9,7 @@ invocation that started at a given time at all.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,8 +40,11 @@ def parse_time(text: str | None) -> datetime | None:
 
 
 def project_vars(given: dict | str | None) -> dict:
-    """The dbt vars of a run: dbt_project.yml's defaults, then --vars."""
+    """The dbt vars of a run: dbt_project.yml's defaults, the paths from
+    the environment as macros/paths.sql reads them, then --vars."""
     defaults = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text()).get("vars") or {}
+    defaults["raw_data_dir"] = os.environ.get("RAW_DATA_DIR") or "data/raw"
+    defaults["output_dir"] = os.environ.get("OUTPUT_DIR") or "output"
     if isinstance(given, str):
         given = yaml.safe_load(given)
     return {**defaults, **(given or {})}

@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         for warning in answer["warnings"]:
             print(f"WARNING: landing: {warning}", file=sys.stderr)
+        for dataset in answer["datasets"].values():
+            dataset.pop("reader_sql")  # DuckDB's; the Spark hook writes its own
         Path(args.answer).parent.mkdir(parents=True, exist_ok=True)
+        # One line: the Spark hook reads it back as one row of text.
         Path(args.answer).write_text(json.dumps(answer))
         return 0
     try:

@@ -58,7 +58,10 @@ OUTPUT_DIR = project_path("OUTPUT_DIR", "output")
 # dbt and the follow-up read the database from the environment: made
 # absolute here, it is the same file whatever directory a run starts in.
 os.environ["DUCKDB_PATH"] = str(project_path("DUCKDB_PATH", "feature_pipeline.duckdb"))
-DBT_VARS = json.dumps({"raw_data_dir": str(RAW_DATA_DIR), "output_dir": str(OUTPUT_DIR)})
+# So are the paths: dbt reads them from the environment, literally (never
+# as --vars text, which dbt would render as a template).
+os.environ["RAW_DATA_DIR"] = str(RAW_DATA_DIR)
+os.environ["OUTPUT_DIR"] = str(OUTPUT_DIR)
 # Each run's dbt artifacts, read by the follow-up.
 RUNS_DIR = PROJECT_ROOT / "target" / "dagster" / "runs"
 STARTED_AT = "dbt_started_at"
@@ -72,7 +75,7 @@ def follow_up(target: Path, since: str) -> int:
     in `target` and which started at `since`; the exit code."""
     return subprocess.run(
         [sys.executable, "scripts/after_run.py", "--target-path", str(target),
-         "--since", since, "--vars", DBT_VARS], cwd=PROJECT_ROOT).returncode
+         "--since", since], cwd=PROJECT_ROOT).returncode
 
 
 # A failed build is tried again after 30 s, then 90 s: a passing retry
@@ -90,7 +93,7 @@ def feature_pipeline_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
     target.mkdir(parents=True, exist_ok=True)
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     (target / STARTED_AT).write_text(since)
-    build = dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", DBT_VARS],
+    build = dbt.cli(["build", "--exclude-resource-type", "unit_test"],
                     context=context, target_path=target, raise_on_error=False)
     yield from build.stream()
     if not build.is_successful():

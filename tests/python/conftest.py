@@ -58,7 +58,7 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
             extra_env: dict | None = None,
             project: Path = PROJECT_ROOT,
             prefix: tuple[str, ...] = (),
-            unit_tests: bool = False) -> DbtRun:
+            unit_tests: bool = False, use_vars: bool = True) -> DbtRun:
     """Run one dbt command in the project, isolated under `workdir`.
 
     Each run gets its own DuckDB file, target and log folders, so tests
@@ -66,7 +66,8 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
     runs a copy of the project instead; `prefix` wraps the command (e.g.
     in faketime). A `build` leaves out dbt's unit tests, as `make build`
     does (they check SQL on fixtures, not the data): the shared sample
-    build runs them (`unit_tests=True`).
+    build runs them (`unit_tests=True`). The paths go as --vars, unless
+    `use_vars=False`: then the environment (extra_env) names them.
     """
     if command == "build" and not unit_tests and "unit_test" not in extra_args:
         extra_args = (*extra_args, "--exclude-resource-type", "unit_test")
@@ -87,7 +88,7 @@ def run_dbt(workdir: Path, raw_dir: Path, command: str = "build",
     variables = json.dumps({"raw_data_dir": str(raw_dir),
                             "output_dir": str(output_dir),
                             **(extra_vars or {})})
-    argv = [str(DBT), command, "--vars", variables,
+    argv = [str(DBT), command, *(("--vars", variables) if use_vars else ()),
             "--target-path", str(target_dir), "--log-path", str(workdir / "logs"),
             *extra_args]
     if prefix or not FORK_DBT:

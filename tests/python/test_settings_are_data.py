@@ -1,0 +1,79 @@
+"""Paths are data: whatever characters a landing or output folder's name
+holds (`{{ }}`, quotes, backticks, `$`), make, the shell and dbt take it
+literally. A planted template or command would create a table or a file;
+each test checks that nothing ran and that the run read and wrote exactly
+the folders named.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
+
+
+def hostile_name(marker: str) -> str:
+    """A folder name holding a dbt template that would create a table, a
+    shell command that would create a file, quotes and make's `$1`."""
+    return ("land{{ run_query('create table main.pwned_" + marker + " as select 1') }}"
+            "$1 \"q\" 'q' `touch PWNED_" + marker + "` $(touch PWNED_" + marker + ")")
+
+
+def nothing_ran(marker: str, database: Path, *folders: Path) -> None:
+    for folder in (PROJECT_ROOT, *folders):
+        assert not list(folder.glob(f"PWNED_{marker}*")), folder
+    if database.exists():
+        with duckdb.connect(str(database), read_only=True) as db:
+            tables = {name for (name,) in db.sql(
+                "select table_name from information_schema.tables").fetchall()}
+        assert not {t for t in tables if t.startswith("pwned")}, tables
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_make_build_takes_hostile_paths_literally(tmp_path, sample_run):
+    marker = uuid.uuid4().hex[:8]
+    landing = tmp_path / hostile_name(marker)
+    shutil.copytree(SAMPLE_DIR, landing)
+    # make's `$1` must not shorten the name to a sibling that exists.
+    decoy = tmp_path / "land"
+    decoy.mkdir()
+    output = tmp_path / ("out" + hostile_name(marker)[4:])
+    database = tmp_path / "pipeline.duckdb"
+    env = {**os.environ, "DUCKDB_PATH": str(database),
+           "DBT_TARGET_PATH": str(tmp_path / "target"),
+           "DBT_LOG_PATH": str(tmp_path / "logs"),
+           "DUCKDB_TEMP_DIRECTORY": str(tmp_path / "duckdb_tmp")}
+    process = subprocess.run(
+        ["make", "--no-print-directory", "build",
+         f"RAW_DATA_DIR={landing}", f"OUTPUT_DIR={output}"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    said = process.stdout + process.stderr
+    assert process.returncode == 0, said[-3000:]
+    nothing_ran(marker, database, tmp_path)
+    published = output / "user_features.parquet"
+    assert sha256(published) == sha256(sample_run.published)
+    assert (output / "runs.jsonl").is_file()
+    assert f"in {landing}" in said
+
+
+def test_dbt_takes_a_hostile_path_from_the_environment_literally(tmp_path):
+    marker = uuid.uuid4().hex[:8]
+    landing = tmp_path / hostile_name(marker)
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, command="build",
+                  extra_env={"RAW_DATA_DIR": str(landing),
+                             "OUTPUT_DIR": str(tmp_path / "out{{ 6*7 }}")},
+                  use_vars=False)
+    # The folder does not exist: the run stops, naming it as written.
+    assert run.returncode != 0
+    assert f"Landing directory '{landing}' does not exist" in run.output, run.output[-3000:]
+    nothing_ran(marker, tmp_path / "run" / "pipeline.duckdb", tmp_path)
+    assert not (tmp_path / "out42").exists()
