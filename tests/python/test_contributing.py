@@ -109,3 +109,23 @@ def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
     described = lineage["output"]["features"]["favorite_category"]
     assert described["nulls"] == 0 and described["distinct"] == 5
     assert len(described["top_values"]) == 5
+
+
+def test_a_feature_reading_another_enriched_column_breaks_no_unit_test(tmp_path):
+    """The unit tests of user_features give only the columns each one needs
+    (dbt fills in the others), so a feature that reads another column of
+    int_transactions_enriched, here `hour`, leaves every one of them
+    passing."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+    model = copy / "models" / "marts" / "user_features.sql"
+    edit(model, "        is_weekend,\n        transacted_at\n",
+         "        is_weekend,\n        hour,\n        transacted_at\n")
+    edit(model, "        avg(is_weekend) as weekend_ratio,\n",
+         "        avg(is_weekend) as weekend_ratio,\n        max(hour) as latest_hour,\n")
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, project=copy, unit_tests=True,
+                  extra_args=("--select", "+user_features", "--exclude", "test_type:data"))
+    assert run.returncode == 0, run.output[-3000:]
+    unit = [r for r in run.results if r["unique_id"].startswith("unit_test.")
+            and ".user_features." in r["unique_id"]]
+    assert len(unit) >= 4 and {r["status"] for r in unit} == {"pass"}
