@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -294,7 +295,7 @@ def landing_reader_sql(fmt: str, files: list[str], contract: dict) -> str:
 
 def empty_reader_sql(contract: dict) -> str:
     """A reader with the dataset's columns and no rows: nothing new to load."""
-    columns = [f"cast(null as {kind}) as \"{name}\""
+    columns = [f"cast(null as {kind}) as {quote_identifier(name)}"
                for name, kind in contract.items()]
     columns += ["cast(null as VARCHAR) as _source_file",
                 "cast(null as BIGINT) as _source_row_number"]
@@ -433,6 +434,37 @@ def plan_load(root: Path, fmt: str, files: list[Path],
             "missing": sorted(p for p in known if p not in present)}
 
 
+# Names in the landing contract: the datasets and columns of the var
+# landing_contract. They reach SQL as identifiers, so they must be plain.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_contract(contract) -> None:
+    """Refuse a landing contract that is not names mapped to known types:
+    the var is data, and nothing in it may reach SQL as code."""
+    if not isinstance(contract, dict) or not contract:
+        raise LandingError("The dbt var landing_contract must map each dataset "
+                           "to its columns and their types.")
+    for dataset, columns in contract.items():
+        if not _PLAIN_NAME.fullmatch(str(dataset)) or not isinstance(columns, dict) \
+                or not columns:
+            raise LandingError(
+                f"The dbt var landing_contract names the dataset {dataset!r}: a "
+                "dataset must be a plain name (letters, digits, _) mapped to "
+                "its columns and their types.")
+        for column, kind in columns.items():
+            if not _PLAIN_NAME.fullmatch(str(column)):
+                raise LandingError(
+                    f"The dbt var landing_contract names the column {column!r} "
+                    f"of {dataset}: a column must be a plain name (letters, "
+                    "digits, _).")
+            if kind not in _ACCEPTS:
+                raise LandingError(
+                    f"The dbt var landing_contract gives {dataset}.{column} the "
+                    f"type {kind!r}, which is not one of "
+                    f"{', '.join(sorted(_ACCEPTS))}.")
+
+
 def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
     """Check the landing directory; answer JSON: datasets, or an error.
 
@@ -447,6 +479,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
     incremental = json.loads(loaded_json or "{}")
     read_all = incremental.pop("read_all", False)
     try:
+        check_contract(contract)
         root_path = Path(root)
         if not root_path.is_dir():
             raise LandingError(

@@ -77,3 +77,32 @@ def test_dbt_takes_a_hostile_path_from_the_environment_literally(tmp_path):
     assert f"Landing directory '{landing}' does not exist" in run.output, run.output[-3000:]
     nothing_ran(marker, tmp_path / "run" / "pipeline.duckdb", tmp_path)
     assert not (tmp_path / "out42").exists()
+
+
+def test_a_crafted_landing_contract_is_refused_before_any_sql(tmp_path):
+    """Types come from an allow-list and names must be plain: a type or a
+    name that holds SQL stops the run with one sentence naming the var."""
+    contract = {
+        "transactions": {"transaction_id": "BIGINT", "user_id": "BIGINT",
+                         "product_id": "BIGINT", "category": "VARCHAR",
+                         "amount": "DOUBLE); create table main.pwned_type as (select 1",
+                         "quantity": "BIGINT", "timestamp": "TIMESTAMP"},
+        "user_profiles": {"user_id": "BIGINT", "age": "BIGINT", "region": "VARCHAR",
+                          "account_age_days": "BIGINT", "is_premium": "BIGINT"},
+    }
+    typed = run_dbt(tmp_path / "typed", SAMPLE_DIR,
+                    extra_vars={"landing_contract": contract})
+    assert typed.returncode != 0
+    assert ("The dbt var landing_contract gives transactions.amount the type "
+            "'DOUBLE); create table main.pwned_type as (select 1', which is not one "
+            "of BIGINT, DOUBLE, TIMESTAMP, VARCHAR.") in typed.output, typed.output[-3000:]
+    nothing_ran("type", tmp_path / "typed" / "pipeline.duckdb")
+
+    named = {**contract, "transactions": {
+        **{k: v for k, v in contract["transactions"].items() if k != "amount"},
+        'amount" as double) as x; create table main.pwned_name as (select 1': "DOUBLE"}}
+    renamed = run_dbt(tmp_path / "named", SAMPLE_DIR,
+                      extra_vars={"landing_contract": named})
+    assert renamed.returncode != 0
+    assert "The dbt var landing_contract names the column " in renamed.output
+    nothing_ran("name", tmp_path / "named" / "pipeline.duckdb")
