@@ -22,6 +22,7 @@ broken webhook costs at most ALERT_TIMEOUT_SECONDS per attempt
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -84,10 +85,13 @@ def webhook_problem(url: str) -> str | None:
 
 
 def without_secret(text: str, url: str) -> str:
-    """An error message with every piece of the URL past its host masked."""
+    """An error message with every piece of the URL past its host masked,
+    and its user info (`user:password@`) too."""
     parts = urllib.parse.urlsplit(url)
     secrets = [url, parts.path + ("?" + parts.query if parts.query else ""),
-               parts.path, parts.query, parts.netloc if "@" in parts.netloc else ""]
+               parts.path, parts.query, parts.netloc if "@" in parts.netloc else "",
+               parts.netloc.rpartition("@")[0], parts.password or "",
+               parts.username or ""]
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         if len(secret) > 1:
             text = text.replace(secret, "…")
@@ -259,12 +263,28 @@ def alert_payload(run: Run, report_path: Path) -> dict:
     }
 
 
+def with_basic_auth(url: str) -> tuple[str, dict]:
+    """A URL with user info (`https://user:password@host/…`) is sent to the
+    URL without it, the user info as HTTP basic authentication."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, {}
+    credentials = f"{urllib.parse.unquote(parts.username or '')}:" \
+                  f"{urllib.parse.unquote(parts.password or '')}"
+    host = parts.netloc.rpartition("@")[2]
+    token = base64.b64encode(credentials.encode()).decode()
+    return (urllib.parse.urlunsplit(parts._replace(netloc=host)),
+            {"Authorization": f"Basic {token}"})
+
+
 def send_alert(url: str, payload: dict, timeout: float, retries: int) -> bool:
     body = json.dumps(payload).encode()
+    target, auth = with_basic_auth(url)
     for attempt in range(retries + 1):
         try:
             request = urllib.request.Request(
-                url, data=body, headers={"Content-Type": "application/json"})
+                target, data=body,
+                headers={"Content-Type": "application/json", **auth})
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 if 200 <= response.status < 300:
                     return True

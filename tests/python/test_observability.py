@@ -46,9 +46,11 @@ class Webhook:
 
     def __init__(self):
         received = self.received = []
+        authorizations = self.authorizations = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                authorizations.append(self.headers.get("Authorization"))
                 length = int(self.headers["Content-Length"])
                 received.append(json.loads(self.rfile.read(length)))
                 self.send_response(200)
@@ -176,6 +178,31 @@ def test_a_malformed_webhook_url_is_one_masked_sentence(failing_run, url, shown)
     assert "Traceback" not in said
     assert f"ALERT_WEBHOOK_URL is not a valid http(s) URL: {shown} (" in said, said
     assert "secret-token" not in said
+
+
+def test_a_webhook_url_with_user_info_is_sent_with_basic_auth_and_masked(failing_run):
+    webhook = Webhook()
+    try:
+        url = webhook.url.replace("http://", "http://alerts:S3cr3t@")
+        process, _ = after_run(failing_run, {"ALERT_WEBHOOK_URL": url})
+    finally:
+        webhook.close()
+    said = process.stdout + process.stderr
+    assert process.returncode == 0, said
+    assert len(webhook.received) == 1
+    assert webhook.authorizations == ["Basic YWxlcnRzOlMzY3IzdA=="]  # alerts:S3cr3t
+    assert "alert sent to http://127.0.0.1/…" in said
+    # A server that is down: the failure is told without the password.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    down, _ = after_run(failing_run, {
+        "ALERT_WEBHOOK_URL": f"http://alerts:S3cr3t@127.0.0.1:{port}/hooks/secret-token",
+        "ALERT_RETRIES": "0", "ALERT_TIMEOUT_SECONDS": "1"})
+    said = down.stdout + down.stderr
+    assert "could not be delivered" in said
+    assert "S3cr3t" not in said and "secret-token" not in said and "alerts" not in said
 
 
 def test_an_alert_counts_failed_warned_and_skipped_checks_apart(failing_run):
