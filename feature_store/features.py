@@ -7,16 +7,19 @@ Parquet file per snapshot, `<output_dir>/history/as_of_date=…/`, each row
 stamped with `feature_timestamp`, the instant its values held.
 """
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.data_format import ParquetFormat
 from feast.types import Bool, Float64, Int64, String
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The pipeline's output directory (dbt var output_dir); a relative path is
+# The project's one reader of its dbt files (scripts/run_results.py).
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+import run_results  # noqa: E402
+# The pipeline's output directory (OUTPUT_DIR, as the pipeline reads it); a relative path is
 # taken from the project root, as the pipeline takes it.
 OUTPUT_DIR = PROJECT_ROOT / os.environ.get("OUTPUT_DIR", "output")
 HISTORY = OUTPUT_DIR / "history" / "*" / "user_features.parquet"
@@ -31,9 +34,7 @@ TTL = timedelta(days=30)
 
 def contract_columns() -> list[tuple[str, str]]:
     """(name, data_type) of every published column, in file order."""
-    models = yaml.safe_load(CONTRACT.read_text())["models"]
-    mart = next(model for model in models if model["name"] == "user_features")
-    return [(column["name"], column["data_type"]) for column in mart["columns"]]
+    return run_results.contract_columns(PROJECT_ROOT)
 
 
 def schema() -> list[Field]:

@@ -41,8 +41,10 @@ class LandingError(Exception):
 
 # ---------------------------------------------------------------- run lock
 
-def acquire_run_lock(database_path: str) -> None:
-    """Hold an exclusive lock beside the database for this process's life."""
+def acquire_run_lock(database_path: str, held: str = "the database",
+                     setting: str = "DUCKDB_PATH", other: str = "database file") -> None:
+    """Hold an exclusive lock beside ``database_path`` (the DuckDB file, or
+    on Spark its folder) for this process's life: one run at a time."""
     if not database_path or database_path == ":memory:":
         return
     lock_path = os.path.abspath(database_path) + ".lock"
@@ -53,9 +55,9 @@ def acquire_run_lock(database_path: str) -> None:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
         raise RuntimeError(
-            f"Cannot open the database {database_path}: no file can be "
+            f"Cannot open {held} {database_path}: no file can be "
             f"created in {Path(lock_path).parent} ({error.strerror}); set "
-            "DUCKDB_PATH to a file in a folder this user can write."
+            f"{setting} to a {other} in a folder this user can write."
         ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -64,8 +66,8 @@ def acquire_run_lock(database_path: str) -> None:
         os.close(fd)
         who = f" (process {holder})" if holder else ""
         raise RuntimeError(
-            f"Another run{who} holds the database {database_path}: wait for "
-            "it to finish, or set DUCKDB_PATH to use another database file."
+            f"Another run{who} holds {held} {database_path}: wait for "
+            f"it to finish, or set {setting} to use another {other}."
         ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -27,7 +27,6 @@ overwrites its own partition.
 import json
 import os
 import uuid
-from pathlib import Path
 
 import pyarrow.parquet as pq
 from feature_pipeline_guard import sha256_of

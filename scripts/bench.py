@@ -4,7 +4,7 @@
 Measured (each part can be left out or resized):
 
 * full builds, per size: a cold ``dbt build`` against the project's pandas
-  reference (tests/python/reference_pipeline.py) and the lesson's own pandas
+  reference (scripts/reference_pipeline.py) and the lesson's own pandas
   code (``--lesson``), wall time and peak RSS of each process tree; the
   published file checked, and compared with the reference value for value;
 * one more daily batch on a history of daily files, a run with no new files,
@@ -56,7 +56,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 GENERATOR = PROJECT / "scripts" / "generate_raw_data.py"
 AFTER_RUN = PROJECT / "scripts" / "after_run.py"
-REFERENCE_DIR = PROJECT / "tests" / "python"
+REFERENCE_DIR = PROJECT / "scripts"
 TEMPLATE = PROJECT / "docs" / "BENCHMARKS.template.md"
 DBT = Path(sys.executable).with_name("dbt")
 GB = 1024 ** 3

@@ -27,8 +27,6 @@ render as a template: a path is taken literally, whatever its characters.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
 import os
 import subprocess
 import sys
@@ -36,6 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
+from feature_pipeline_guard import acquire_run_lock  # noqa: E402
 # On Spark, what the publish step published (scripts/spark_target.py), in
 # SPARK_DIR beside the landing inspector's answer, landing.json.
 PUBLISH_RECORD = "published.json"
@@ -101,15 +101,15 @@ def run_on_spark(bin_dir: Path, full_refresh: bool, env: dict) -> int:
     """Inspect the landing files, build on Spark, publish the export:
     one run at a time per SPARK_DIR (its catalog admits one process)."""
     spark_dir = Path(env["SPARK_DIR"])
+    try:
+        # The same lock as a DuckDB run's, on the folder.
+        acquire_run_lock(str(spark_dir), held="the Spark folder", setting="SPARK_DIR",
+                         other="folder")
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
     spark_dir.mkdir(parents=True, exist_ok=True)
-    with open(spark_dir / "run.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"Another run holds {spark_dir}: wait for it to finish, or "
-                  "set SPARK_DIR to use another folder.", file=sys.stderr)
-            return 1
-        return run_spark_steps(bin_dir, full_refresh, env, spark_dir)
+    return run_spark_steps(bin_dir, full_refresh, env, spark_dir)
 
 
 def run_spark_steps(bin_dir: Path, full_refresh: bool, env: dict,

@@ -1,4 +1,5 @@
-"""What the artifacts of one dbt invocation say, read in one place.
+"""What the project's dbt files and one invocation's artifacts say, read in
+one place: the only reader of dbt's YAML outside dbt.
 
 `after_run.py` and `validation_report.py` both describe a run from
 target/run_results.json and target/manifest.json; this module is the only
@@ -48,6 +49,16 @@ def project_vars(given: dict | str | None) -> dict:
     if isinstance(given, str):
         given = yaml.safe_load(given)
     return {**defaults, **(given or {})}
+
+
+def contract_columns(root: Path = PROJECT_ROOT, model: str = "user_features",
+                     path: str = "models/marts/user_features.yml") -> list[tuple[str, str]]:
+    """(name, data_type) of a contracted model's columns, in order, as its
+    property file in the project at `root` states them: the published
+    schema."""
+    document = yaml.safe_load((root / path).read_text())
+    found = next(m for m in document["models"] if m["name"] == model)
+    return [(column["name"], column["data_type"]) for column in found["columns"]]
 
 
 def layer_of(node: dict) -> str:

@@ -30,18 +30,17 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
 from feature_pipeline_guard import inspect_landing  # noqa: E402
 from feature_pipeline_lineage import this_invocation  # noqa: E402
 from feature_pipeline_publish import PublishError, publish  # noqa: E402
+from run_results import project_vars  # noqa: E402
 
 def landing_contract() -> dict:
     """The landing contract, as the dbt project declares it."""
-    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
-    return project["vars"]["landing_contract"]
+    return project_vars(None)["landing_contract"]
 
 
 def inspect(raw_data_dir: str) -> dict:

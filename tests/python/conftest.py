@@ -15,6 +15,9 @@ import pandas as pd
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The pandas reference implementation (scripts/reference_pipeline.py) is
+# imported by the tests as by the benchmark.
+sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 SAMPLE_DIR = PROJECT_ROOT / "data" / "raw"
 GENERATOR = PROJECT_ROOT / "scripts" / "generate_raw_data.py"
 DBT = Path(sys.executable).with_name("dbt")

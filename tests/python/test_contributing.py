@@ -54,7 +54,7 @@ def add_the_guides_feature(copy: Path) -> None:
     feature = guide_snippets("How to add a feature")
     model = copy / "models" / "marts" / "user_features.sql"
     contract = copy / "models" / "marts" / "user_features.yml"
-    reference = copy / "tests" / "python" / "reference_pipeline.py"
+    reference = copy / "scripts" / "reference_pipeline.py"
 
     # 1. The SQL: the guide's CTEs, the join and the column.
     edit(model, "\nfeatures as (", "\n" + feature["sql"][0] + "\nfeatures as (")
@@ -76,7 +76,7 @@ def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
     copy = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
     add_the_guides_feature(copy)
-    reference = copy / "tests" / "python" / "reference_pipeline.py"
+    reference = copy / "scripts" / "reference_pipeline.py"
 
     # Change a rule: impute with the category mean.
     rule = guide_snippets("Change a rule")["sql"][0]
@@ -86,7 +86,7 @@ def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
 
     assert changed_files(copy) == {
         "models/marts/user_features.sql", "models/marts/user_features.yml",
-        "tests/python/reference_pipeline.py",
+        "scripts/reference_pipeline.py",
         "models/intermediate/int_category_medians.sql"}
 
     # The models' unit tests state the old rule (the median) on purpose:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # pandas dtype of each contract data type.
 PANDAS_TYPES = {"bigint": "int64", "double": "float64", "boolean": "bool",
                 "varchar": "object"}
@@ -21,11 +21,8 @@ PANDAS_TYPES = {"bigint": "int64", "double": "float64", "boolean": "bool",
 def contract_columns() -> list[tuple[str, str]]:
     """The published columns and their types, in order, as the user_features
     contract states them (the one place they are written down)."""
-    import yaml
-    document = yaml.safe_load(
-        (PROJECT_ROOT / "models" / "marts" / "user_features.yml").read_text())
-    model = next(m for m in document["models"] if m["name"] == "user_features")
-    return [(c["name"], c["data_type"]) for c in model["columns"]]
+    from run_results import contract_columns as published_columns
+    return published_columns(PROJECT_ROOT)
 
 
 def regions() -> list[str]:
