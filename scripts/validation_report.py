@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -138,10 +139,26 @@ class Counts:
         return self.counts.get(scope_of(node, manifest) or ("", ""), {})
 
 
-def found_text(node: dict, result: dict, counts: dict) -> str:
+# A test argument the manifest keeps as template text: a var, read as the
+# run read it.
+VAR_ARGUMENT = re.compile(r"\{\{\s*(?:number_var|var)\(\s*'(\w+)'\s*\)\s*\}\}")
+
+
+def argument_value(value, variables: dict):
+    """A test argument as the check used it: `{{ number_var('x') }}` is the
+    value of the var x in this run."""
+    if isinstance(value, str) and "{{" in value:
+        found = VAR_ARGUMENT.fullmatch(value.strip())
+        return variables.get(found[1], value) if found else "(set by the project)"
+    return value
+
+
+def found_text(node: dict, result: dict, counts: dict,
+               variables: dict | None = None) -> str:
     """What the check found, in words; `counts` are the checked rows'."""
     meta = node.get("test_metadata") or {}
-    kwargs = meta.get("kwargs", {})
+    kwargs = {name: argument_value(value, variables or {})
+              for name, value in meta.get("kwargs", {}).items()}
     failures = result.get("failures")
     status = result["status"]
     if status == "error":
@@ -214,7 +231,7 @@ def check_lines(run: RunResults, database: Database) -> list[dict]:
             "check": check,
             "subject": subject,
             "severity": (node.get("config") or {}).get("severity", "").lower(),
-            "found": found_text(node, result, counts.of(node, run.manifest)),
+            "found": found_text(node, result, counts.of(node, run.manifest), run.vars),
             "audit_table": (f"{node['schema']}.{node['alias']}"
                             if result.get("failures") and node["resource_type"] == "test"
                             else ""),

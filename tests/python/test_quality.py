@@ -210,6 +210,18 @@ def test_drift_is_zero_on_a_rerun_and_major_when_amounts_triple(tmp_path, landin
     assert {f for f, d in drift.items() if d == "major"} >= AMOUNT_FEATURES
     assert drift["age"] == "none"
     assert published_digests(output) != before
+    # The report gives each drift threshold as its value, not template text.
+    report = subprocess.run(
+        [sys.executable, str(REPORT), "--target-path", str(shifted.target_dir),
+         "--database", str(tmp_path / "shifted" / "pipeline.duckdb"),
+         "--output-dir", str(tmp_path / "shifted_report")],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "shifted_report" / "validation_report.md").read_text()
+    assert "{{" not in text
+    row = next(line for line in text.splitlines() if "feature_drift.psi" in line
+               and "0.25]" in line)
+    assert "values outside [-∞, 0.25]" in row, row
 
     # With drift blocking publishing, a shift stops the run and publishes
     # nothing: back to the original amounts is a major shift again.
