@@ -39,6 +39,54 @@ class LandingError(Exception):
     """A landing file the pipeline cannot read; the message says why."""
 
 
+# ---------------------------------------------------------------- settings
+
+# DuckDB sizes: a number and a unit, or a share of the machine's memory.
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B|B)?\s*", re.I)
+_UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+# Below this the pipeline's queries cannot run at all.
+_LEAST_MEMORY = 256e6
+
+
+def check_settings(database_path: str, config: dict) -> None:
+    """Refuse a malformed setting in one sentence naming it, before DuckDB
+    (or dbt) turns it into a traceback."""
+    limit = str(config.get("memory_limit", "2GB"))
+    size = _SIZE.fullmatch(limit)
+    if not size:
+        raise RuntimeError(
+            f"DUCKDB_MEMORY_LIMIT is {limit!r}, not a size: give one such as "
+            "2GB, 8GB or 80% (of this machine's memory).")
+    unit = (size[2] or "B").upper()
+    if unit != "%" and float(size[1]) * _UNITS[unit] < _LEAST_MEMORY:
+        raise RuntimeError(
+            f"DUCKDB_MEMORY_LIMIT is {limit!r}, below the 256MB the pipeline "
+            "needs at the least: give a size such as 2GB.")
+    if unit == "%" and not 0 < float(size[1]) <= 100:
+        raise RuntimeError(
+            f"DUCKDB_MEMORY_LIMIT is {limit!r}: a share of memory lies "
+            "between 1% and 100%.")
+    for setting, value in (("DUCKDB_THREADS", config.get("threads", "2")),
+                           ("DBT_THREADS", os.environ.get("DBT_THREADS", "2"))):
+        if not re.fullmatch(r"\s*[1-9][0-9]{0,3}\s*", str(value)):
+            raise RuntimeError(
+                f"{setting} is {str(value)!r}: give a whole number of threads "
+                "from 1 to 9999, such as 2.")
+    path = Path(database_path)
+    if path.is_dir():
+        raise RuntimeError(
+            f"DUCKDB_PATH names the folder {database_path}: give a file, such "
+            f"as {path / 'feature_pipeline.duckdb'}.")
+    if path.is_file() and path.stat().st_size > 0:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+        if header[8:12] != b"DUCK":
+            raise RuntimeError(
+                f"DUCKDB_PATH names {database_path}, which is not a DuckDB "
+                "database file: give a new or existing .duckdb file.")
+
+
 # ---------------------------------------------------------------- run lock
 
 def acquire_run_lock(database_path: str, held: str = "the database",
@@ -570,6 +618,7 @@ def parquet_columns(path: str) -> str:
 class Plugin(BasePlugin):
     def update_connection_config(self, creds, config) -> None:
         # Called just before dbt-duckdb opens the database.
+        check_settings(creds.path, config)
         acquire_run_lock(creds.path)
 
     def configure_connection(self, conn) -> None:

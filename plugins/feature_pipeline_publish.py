@@ -127,6 +127,31 @@ def extend_snapshot(session, path, missing, snapshot):
             lineage, json.dumps(document, indent=2, default=str) + "\n")
 
 
+def refuse_links(*paths):
+    """The pipeline writes through no symbolic link: a file or folder of the
+    output that is one is refused, so nothing lands outside OUTPUT_DIR."""
+    for path in paths:
+        if path.is_symlink():
+            raise PublishError(
+                f"{path} is a symbolic link; the pipeline writes no file "
+                "through a link: remove it (nothing was published).")
+
+
+def writable_folder(folder):
+    """Create ``folder`` if needed; one sentence when it cannot be written."""
+    if folder.exists() and not folder.is_dir():
+        raise PublishError(f"OUTPUT_DIR: {folder} is a file, not a folder; "
+                           "nothing was published.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PublishError(f"OUTPUT_DIR: {folder} cannot be created "
+                           f"({error.strerror}); nothing was published.") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PublishError(f"OUTPUT_DIR: {folder} cannot be written by this "
+                           "user; nothing was published.")
+
+
 def publish(session, features, plan, ranges, output_dir, target_path,
             variables, publisher):
     """Publish ``features`` (a relation of the tested mart); ``plan`` holds
@@ -150,11 +175,13 @@ def publish(session, features, plan, ranges, output_dir, target_path,
     history = history_dir / f"as_of_date={as_of_date}" / FILE_NAME
     targets = [(latest, features), (history, snapshot)]
 
+    refuse_links(history_dir, history.parent,
+                 *[t.with_name(n) for t, _ in targets for n in (FILE_NAME, LINEAGE_NAME)])
     staged = []
     changed = False
     try:
         for target, relation in targets:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            writable_folder(target.parent)
             remove_stale_temp_files(target.parent)
             staged.append((temp_beside(target), target))
             write_checked(session, relation, rows, staged[-1][0])

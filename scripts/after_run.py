@@ -298,6 +298,23 @@ def send_alert(url: str, payload: dict, timeout: float, retries: int) -> bool:
     return False
 
 
+class SettingError(Exception):
+    """A malformed setting; the message names it, in one sentence."""
+
+
+def alert_settings() -> tuple[float, int]:
+    """ALERT_TIMEOUT_SECONDS and ALERT_RETRIES, checked."""
+    timeout = os.environ.get("ALERT_TIMEOUT_SECONDS", "2").strip()
+    retries = os.environ.get("ALERT_RETRIES", "2").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?", timeout) or not 0 < float(timeout) <= 300:
+        raise SettingError(f"ALERT_TIMEOUT_SECONDS is {timeout!r}: give a number of "
+                           "seconds from 0.1 to 300, such as 2; no alert sent.")
+    if not re.fullmatch(r"\d{1,2}", retries):
+        raise SettingError(f"ALERT_RETRIES is {retries!r}: give a whole number of "
+                           "retries from 0 to 99, such as 2; no alert sent.")
+    return float(timeout), int(retries)
+
+
 def maybe_alert(run: Run, report_path: Path) -> None:
     url = os.environ.get("ALERT_WEBHOOK_URL", "").strip()
     on_warnings = os.environ.get("ALERT_ON_WARNINGS", "false").lower() in ("1", "true", "yes")
@@ -312,8 +329,7 @@ def maybe_alert(run: Run, report_path: Path) -> None:
         log.warning("ALERT_WEBHOOK_URL is not a valid http(s) URL: %s (%s); "
                     "no alert sent", masked(url), problem)
         return
-    timeout = float(os.environ.get("ALERT_TIMEOUT_SECONDS", "2"))
-    retries = int(os.environ.get("ALERT_RETRIES", "2"))
+    timeout, retries = alert_settings()
     if send_alert(url, alert_payload(run, report_path), timeout, retries):
         log.info("alert sent to %s", masked(url))
     else:
@@ -352,10 +368,26 @@ def main(argv=None) -> int:
                   args.target_path,
                   run.invocation)
         return 1
-    report_path = validation_report.write_report(run, args.database, run.output_dir)
-    history = append_history(run)
+    try:
+        for name in ("runs.jsonl", "validation_report.md", "validation_report.html"):
+            if (run.output_dir / name).is_symlink():
+                raise SettingError(f"{run.output_dir / name} is a symbolic link; the "
+                                   "pipeline writes no file through a link: remove it.")
+        report_path = validation_report.write_report(run, args.database, run.output_dir)
+        history = append_history(run)
+    except OSError as error:
+        log.error("OUTPUT_DIR: %s cannot be written (%s): no report or run record "
+                  "was written.", error.filename or run.output_dir, error.strerror)
+        return 1
+    except SettingError as error:
+        log.error("%s", error)
+        return 1
     log.info("run recorded in %s", history)
-    maybe_alert(run, report_path)
+    try:
+        maybe_alert(run, report_path)
+    except SettingError as error:
+        log.error("%s", error)
+        return 1
     return 1 if run.stopped else 0
 
 

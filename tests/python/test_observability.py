@@ -205,6 +205,47 @@ def test_a_webhook_url_with_user_info_is_sent_with_basic_auth_and_masked(failing
     assert "S3cr3t" not in said and "secret-token" not in said and "alerts" not in said
 
 
+@pytest.mark.parametrize("setting, value, sentence", [
+    ("ALERT_TIMEOUT_SECONDS", "2s", "ALERT_TIMEOUT_SECONDS is '2s': give a number of seconds"),
+    ("ALERT_RETRIES", "two", "ALERT_RETRIES is 'two': give a whole number of retries"),
+])
+def test_a_malformed_alert_setting_is_one_sentence_and_the_run_is_still_recorded(
+        failing_run, setting, value, sentence):
+    webhook = Webhook()
+    runs = failing_run.output_dir / "runs.jsonl"
+    before = len(runs.read_text().splitlines()) if runs.exists() else 0
+    try:
+        process, _ = after_run(failing_run, {"ALERT_WEBHOOK_URL": webhook.url,
+                                             setting: value})
+    finally:
+        webhook.close()
+    said = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert sentence in said and "Traceback" not in said, said[-2000:]
+    assert webhook.received == []
+    assert len(runs.read_text().splitlines()) == before + 1
+
+
+def test_a_run_record_planted_as_a_link_is_not_written_through(failing_run, tmp_path):
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep me\n")
+    runs = failing_run.output_dir / "runs.jsonl"
+    kept = runs.read_bytes() if runs.exists() else None
+    runs.unlink(missing_ok=True)
+    runs.symlink_to(elsewhere)
+    try:
+        process, _ = after_run(failing_run)
+    finally:
+        runs.unlink()
+        if kept is not None:
+            runs.write_bytes(kept)
+    said = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert "runs.jsonl is a symbolic link; the pipeline writes no file through a link" \
+        in said, said[-2000:]
+    assert elsewhere.read_text() == "keep me\n"
+
+
 def test_an_alert_counts_failed_warned_and_skipped_checks_apart(failing_run):
     webhook = Webhook()
     try:

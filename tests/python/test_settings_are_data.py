@@ -106,3 +106,52 @@ def test_a_crafted_landing_contract_is_refused_before_any_sql(tmp_path):
     assert renamed.returncode != 0
     assert "The dbt var landing_contract names the column " in renamed.output
     nothing_ran("name", tmp_path / "named" / "pipeline.duckdb")
+
+
+# Every setting the README and docs/operations.md name, with a malformed
+# value: one sentence naming it, a non-zero exit, no traceback.
+MALFORMED = [
+    ("DUCKDB_MEMORY_LIMIT", "lots", "DUCKDB_MEMORY_LIMIT is 'lots', not a size"),
+    ("DUCKDB_MEMORY_LIMIT", "1MB", "DUCKDB_MEMORY_LIMIT is '1MB', below the 256MB"),
+    ("DUCKDB_THREADS", "0", "DUCKDB_THREADS is '0': give a whole number of threads"),
+    ("DUCKDB_THREADS", "many", "DUCKDB_THREADS is 'many': give a whole number"),
+    ("DBT_THREADS", "abc", "DBT_THREADS must be a whole number of threads"),
+    ("DUCKDB_PATH", "{folder}", "DUCKDB_PATH names the folder {folder}: give a file"),
+    ("DUCKDB_PATH", "{folder}/notes.csv",
+     "DUCKDB_PATH names {folder}/notes.csv, which is not a DuckDB database file"),
+]
+
+
+def test_every_malformed_setting_is_one_sentence_naming_it(tmp_path):
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    for setting, value, sentence in MALFORMED:
+        value = value.format(folder=tmp_path)
+        run = run_dbt(tmp_path / "run", SAMPLE_DIR, extra_env={setting: value})
+        assert run.returncode != 0, (setting, value)
+        assert sentence.format(folder=tmp_path) in run.output, run.output[-2000:]
+        assert "Traceback" not in run.output, (setting, run.output[-2000:])
+    assert (tmp_path / "notes.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_an_output_folder_that_is_a_file_or_holds_links_is_refused(tmp_path):
+    # OUTPUT_DIR naming a file: one sentence, the file untouched.
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, output_dir=taken)
+    assert run.returncode != 0
+    assert f"OUTPUT_DIR: {taken} is a file, not a folder; nothing was published." \
+        in run.output, run.output[-3000:]
+    assert taken.read_text() == "not a folder"
+
+    # A link planted in the output folder is not written through.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    output = tmp_path / "output"
+    output.mkdir()
+    (output / "history").symlink_to(elsewhere)
+    linked = run_dbt(tmp_path / "linked", SAMPLE_DIR, output_dir=output)
+    assert linked.returncode != 0
+    assert f"{output / 'history'} is a symbolic link; the pipeline writes no file " \
+           "through a link" in linked.output, linked.output[-3000:]
+    assert list(elsewhere.iterdir()) == []
+    assert not (output / "user_features.parquet").exists()
