@@ -158,10 +158,12 @@ def git_commit():
         return "unknown"
 
 
-def lineage_document(plan, ranges, target_path, variables, publisher):
+def lineage_document(plan, ranges, target_path, variables, publisher,
+                     run_id=None):
     """What the lineage files of one run share (docs/lineage.md): all but
     ``output``, which describe_output gives per file."""
-    run_id, models = describe_transformations(target_path, publisher)
+    manifest_run_id, models = describe_transformations(target_path, publisher)
+    run_id = run_id or manifest_run_id
     root = variables["raw_data_dir"]
     versions = {}
     for package in ("dbt-core", "dbt-duckdb", "duckdb"):

@@ -153,7 +153,7 @@ def writable_folder(folder):
 
 
 def publish(session, features, plan, ranges, output_dir, target_path,
-            variables, publisher):
+            variables, publisher, run_id=None):
     """Publish ``features`` (a relation of the tested mart); ``plan`` holds
     the landing files read, ``ranges`` each transaction file's first and
     last transaction time. Returns what was published."""
@@ -203,7 +203,7 @@ def publish(session, features, plan, ranges, output_dir, target_path,
     stale = [target for target, _ in targets if not lineage_matches(target)]
     if stale:
         shared = lineage_document(plan, ranges, target_path, variables,
-                                  publisher)
+                                  publisher, run_id)
         for target in stale:
             document = dict(shared, output=describe_output(
                 session, target, feature_timestamp.isoformat()))

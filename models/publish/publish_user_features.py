@@ -18,9 +18,13 @@ one row saying what it published.
 from pathlib import Path
 
 import pyarrow as pa
+# dbt-duckdb runs Python models inside the dbt process: this is the id of
+# the invocation running this model (target/manifest.json may already be
+# another invocation's, started beside it and refused by the run lock).
+from dbt_common.invocation import get_invocation_id
 
 # plugins/ is on dbt's module path (profiles.yml `module_paths`).
-from feature_pipeline_lineage import rows_of, this_invocation
+from feature_pipeline_lineage import rows_of
 from feature_pipeline_publish import FILE_NAME, PublishError, publish
 
 PUBLISHER = "model.feature_pipeline.publish_user_features"
@@ -61,7 +65,7 @@ def model(dbt, session):
     gate = dbt.ref("publish_gate")
     invocation, refusal = rows_of(
         gate, "select invocation_id, refusal from this")[0]
-    if invocation != this_invocation(target_path):
+    if invocation != get_invocation_id():
         refusal = ("this selection leaves out publish_gate, which checks "
                    "that everything the features depend on was built and "
                    "checked now; `dbt build --select +publish_user_features+` "
@@ -92,4 +96,4 @@ def model(dbt, session):
     variables = {"raw_data_dir": dbt.config.get("raw_data_dir"),
                  "output_dir": str(output_dir)}
     return record(publish(session, features, plan, ranges, output_dir,
-                          target_path, variables, PUBLISHER))
+                          target_path, variables, PUBLISHER, get_invocation_id()))
