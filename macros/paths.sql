@@ -10,3 +10,11 @@
                            'output_dir': ('OUTPUT_DIR', 'output')}[name] -%}
     {{ return(var(name, env_var(environment[0], '') or environment[1])) }}
 {% endmacro %}
+
+
+{% macro exact_file(path) %}
+    {#- A path as a DuckDB file pattern that matches that one file: `*`, `?`
+        and `[` are wildcards to DuckDB, so each is written as a class of
+        itself (`[*]`); the plugin's readers do the same (exact_path). -#}
+    {{ return(path | replace('[', '[[]') | replace('*', '[*]') | replace('?', '[?]')) }}
+{% endmacro %}

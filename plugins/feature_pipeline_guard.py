@@ -283,7 +283,7 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None
     try:
         answer = connection.execute(
             f"select {measures} from read_parquet(?, file_row_number = true)",
-            [str(path)]).fetchall()[0]
+            [exact_path(path)]).fetchall()[0]
     finally:
         connection.close()
     bad = [(answer[2 * i], column, answer[2 * i + 1], reason)
@@ -306,8 +306,15 @@ def quote_identifier(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def exact_path(path) -> str:
+    """A path as a DuckDB file pattern that matches that one file: DuckDB
+    reads `*`, `?` and `[` in a path as wildcards, so each is written as a
+    class of itself (`[*]`), whatever the folder or file name holds."""
+    return re.sub(r"([\[*?])", r"[\1]", str(path))
+
+
 def _file_list(files: list[str]) -> str:
-    return "[" + ", ".join(sql_string(f) for f in files) + "]"
+    return "[" + ", ".join(sql_string(exact_path(f)) for f in files) + "]"
 
 
 def csv_reader_sql(files: list[str], contract: dict, options: str = "") -> str:
@@ -395,7 +402,7 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
         try:
             answer = connection.sql(
                 f"select {', '.join(measures)} from read_csv("
-                f"{sql_string(path)}, header = true, all_varchar = true, "
+                f"{sql_string(exact_path(path))}, header = true, all_varchar = true, "
                 "store_rejects = true) with ordinality").fetchall()[0]
         except duckdb.Error as error:
             raise LandingError(f"{path} cannot be read as CSV: "

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from feature_pipeline_guard import sha256_of
+from feature_pipeline_guard import exact_path, sha256_of
 
 LINEAGE_NAME = "user_features.lineage.json"
 LINEAGE_SCHEMA_VERSION = 3
@@ -52,7 +52,7 @@ def describe_output(session, path, feature_timestamp):
     """The published file as read back: columns, the instant its values
     held (``feature_timestamp``, ISO text), and per feature a summary suited
     to its type (numbers, booleans, text)."""
-    data = session.read_parquet(str(path), hive_partitioning=False)
+    data = session.read_parquet(exact_path(path), hive_partitioning=False)
     features = {}
     for name, kind in zip(data.columns, map(str, data.dtypes)):
         if name in KEY_COLUMNS:

@@ -29,7 +29,7 @@ import os
 import uuid
 
 import pyarrow.parquet as pq
-from feature_pipeline_guard import sha256_of
+from feature_pipeline_guard import exact_path, sha256_of
 from feature_pipeline_lineage import (LINEAGE_NAME, TEMP_SUFFIX,
                                       describe_output, lineage_document,
                                       lineage_matches, replace_file,
@@ -52,7 +52,7 @@ def write_checked(session, relation, expected_rows, path):
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
     # hive_partitioning off: the as_of_date=... folder is not a column.
-    written = session.read_parquet(str(path), hive_partitioning=False)
+    written = session.read_parquet(exact_path(path), hive_partitioning=False)
     expected = list(zip(relation.columns, map(str, relation.dtypes)))
     found = list(zip(written.columns, map(str, written.dtypes)))
     if found != expected:
@@ -104,7 +104,7 @@ def history_to_extend(history_dir, new_schema, replaced):
 def extend_snapshot(session, path, missing, snapshot):
     """Rewrite an older snapshot in the new snapshot's columns, the ones it
     lacks as nulls; its lineage says which were added."""
-    old = session.read_parquet(str(path), hive_partitioning=False)
+    old = session.read_parquet(exact_path(path), hive_partitioning=False)
     kinds = dict(zip(snapshot.columns, map(str, snapshot.dtypes)))
     select = ", ".join(
         f'cast(null as {kinds[name]}) as "{name}"' if name in missing

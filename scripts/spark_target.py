@@ -33,7 +33,7 @@ import pyarrow as pa
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
-from feature_pipeline_guard import inspect_landing  # noqa: E402
+from feature_pipeline_guard import exact_path, inspect_landing  # noqa: E402
 from feature_pipeline_lineage import this_invocation  # noqa: E402
 from feature_pipeline_publish import PublishError, publish  # noqa: E402
 from run_results import project_vars  # noqa: E402
@@ -57,13 +57,13 @@ def publish_export(spark_dir: Path, output_dir: Path, raw_data_dir: str,
     landing = json.loads((spark_dir / "landing.json").read_text())
     session = duckdb.connect()
     invocation, refusal = session.read_parquet(
-        str(tables / "publish_gate" / "*.parquet")).project(
+        exact_path(tables / "publish_gate") + "/*.parquet").project(
         "invocation_id, refusal").fetchall()[0]
     if invocation != this_invocation(target_path):
         refusal = "publish_gate was not built by this run's dbt build."
     if refusal:
         raise PublishError(f"Nothing was published: {refusal}")
-    features = session.read_parquet(str(tables / "user_features_export" / "*.parquet"))
+    features = session.read_parquet(exact_path(tables / "user_features_export") + "/*.parquet")
     plan = session.from_arrow(pa.Table.from_pylist([
         {"dataset": dataset, "path": file["path"], "file_format": found["format"],
          "row_count": file["rows"], "file_sha256": file.get("sha256")}
@@ -71,7 +71,7 @@ def publish_export(spark_dir: Path, output_dir: Path, raw_data_dir: str,
     ranges = {path: (first, last) for path, first, last in session.sql(
         "select _source_file, min(transacted_at), max(transacted_at) "
         "from read_parquet($files, hive_partitioning = true) group by 1",
-        params={"files": str(tables / "stg_transaction_deliveries" / "*" / "*.parquet")}
+        params={"files": exact_path(tables / "stg_transaction_deliveries") + "/*/*.parquet"}
     ).fetchall()}
     variables = {"raw_data_dir": raw_data_dir, "output_dir": str(output_dir)}
     return publish(session, features, plan, ranges, output_dir, target_path,

@@ -28,7 +28,7 @@ baseline_features as (
     select *
     from
         read_parquet(
-            {{ sql_literal(drift_baseline_path()) }},
+            {{ sql_literal(exact_file(drift_baseline_path())) }},
             hive_partitioning = false
         )
     {%- else %}

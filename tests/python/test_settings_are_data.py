@@ -155,3 +155,28 @@ def test_an_output_folder_that_is_a_file_or_holds_links_is_refused(tmp_path):
            "through a link" in linked.output, linked.output[-3000:]
     assert list(elsewhere.iterdir()) == []
     assert not (output / "user_features.parquet").exists()
+
+
+def test_glob_characters_in_names_are_read_as_the_exact_files(tmp_path):
+    """DuckDB reads `*`, `?` and `[…]` in a path as wildcards: every file is
+    read by its exact path, so a batch named `*.parquet` is read once and a
+    landing folder named `land[12]` is not its sibling `land1`."""
+    from conftest import generate
+    from reference_pipeline import assert_frames_match, features_from_landing
+    landing = tmp_path / "land[12]"
+    generate(landing, "--rows", "3000", "--users", "300", "--batches", "day")
+    batches = sorted((landing / "transactions").glob("*.parquet"))
+    assert len(batches) >= 4
+    # Names a wildcard would expand to other batch files.
+    for batch, name in zip(batches, ["*.parquet", "b?.parquet", "batch[1].parquet"]):
+        batch.rename(batch.with_name(name))
+    # A sibling a wildcard would read instead of the landing folder.
+    decoy = tmp_path / "land1"
+    generate(decoy, "--seed", "9", "--rows", "500", "--users", "50")
+    run = run_dbt(tmp_path / "run", landing)
+    assert run.returncode == 0, run.output[-3000:]
+    assert_frames_match(run.features(), features_from_landing(landing))
+    read = {path for (path,) in duckdb.connect(
+        str(tmp_path / "run" / "pipeline.duckdb"), read_only=True).sql(
+        "select distinct _source_file from stg_transaction_deliveries").fetchall()}
+    assert read == {str(p) for p in (landing / "transactions").glob("*") if p.is_file()}
