@@ -116,7 +116,8 @@
         loads nothing reads every file (its checks see all of them), but
         inspects only those not committed before. -#}
     {%- set loaded = {'transactions': committed_transaction_loads(),
-                      'read_all': not loads} -%}
+                      'read_all': not loads,
+                      'output_dir': pipeline_path('output_dir')} -%}
     {%- set load_id = next_load_id() -%}
     {%- set inspection = run_query(
         "select inspect_landing(" ~ sql_literal(root) ~ ", "

@@ -225,7 +225,22 @@ _ACCEPTS = {
 }
 
 
+# Columns the readers add to every row: a landing file may not bring its own.
+RESERVED_COLUMNS = ("_source_file", "_source_row_number", "_load_id", "filename",
+                    "file_row_number", "ordinality")
+
+
 def _check_columns(path: Path, columns: list[str], contract: dict) -> None:
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise LandingError(f"{path}: the column name '{repeated[0]}' appears more "
+                           "than once; give each column its own name.")
+    taken = [c for c in columns if c.lower() in RESERVED_COLUMNS]
+    if taken:
+        raise LandingError(
+            f"{path}: column '{taken[0]}' has a name the pipeline keeps for "
+            f"where each row came from ({', '.join(RESERVED_COLUMNS)}): rename "
+            "or drop it.")
     missing = [c for c in contract if c not in columns]
     if missing:
         raise LandingError(
@@ -538,6 +553,17 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
     try:
         check_contract(contract)
         root_path = Path(root)
+        if root_path.is_file():
+            raise LandingError(
+                f"Landing directory '{root}' is a file, not a folder (set "
+                "RAW_DATA_DIR to the folder holding transactions and "
+                "user_profiles).")
+        output = incremental.pop("output_dir", None)
+        if output and (Path(output).resolve() == root_path.resolve()
+                       or root_path.resolve() in Path(output).resolve().parents):
+            raise LandingError(
+                f"OUTPUT_DIR {output} lies inside the landing directory {root}: "
+                "a run would read its own output; choose a folder outside it.")
         if not root_path.is_dir():
             raise LandingError(
                 f"Landing directory '{root}' does not exist (set RAW_DATA_DIR "

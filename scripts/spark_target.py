@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def landing_contract() -> dict:
 
 def inspect(raw_data_dir: str) -> dict:
     """The inspector's answer for every file of the landing directory."""
-    loaded = {"transactions": {"reason": "Spark builds read every landing file"}}
+    loaded = {"transactions": {"reason": "Spark builds read every landing file"},
+              "output_dir": os.environ.get("OUTPUT_DIR")}
     return json.loads(inspect_landing(raw_data_dir, json.dumps(landing_contract()),
                                       json.dumps(loaded)))
 

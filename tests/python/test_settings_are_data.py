@@ -180,3 +180,43 @@ def test_glob_characters_in_names_are_read_as_the_exact_files(tmp_path):
         str(tmp_path / "run" / "pipeline.duckdb"), read_only=True).sql(
         "select distinct _source_file from stg_transaction_deliveries").fetchall()}
     assert read == {str(p) for p in (landing / "transactions").glob("*") if p.is_file()}
+
+
+def test_landing_shapes_that_would_end_in_an_internal_error_are_one_sentence(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import copy_landing
+
+    # A landing path that is a file.
+    as_file = tmp_path / "landing.parquet"
+    as_file.write_bytes((SAMPLE_DIR / "transactions.parquet").read_bytes())
+    run = run_dbt(tmp_path / "file", as_file)
+    assert run.returncode != 0
+    assert f"Landing directory '{as_file}' is a file, not a folder" in run.output
+
+    # An output folder inside the landing folder.
+    landing = copy_landing(SAMPLE_DIR, tmp_path / "landing")
+    inside = run_dbt(tmp_path / "inside", landing, output_dir=landing / "features")
+    assert inside.returncode != 0
+    assert (f"OUTPUT_DIR {landing / 'features'} lies inside the landing directory "
+            f"{landing}: a run would read its own output") in inside.output
+    assert not (landing / "features").exists()
+
+    # A column named like the readers' own, and a column name twice.
+    raw = pd.read_parquet(landing / "transactions.parquet")
+    raw.assign(_load_id=7).to_parquet(landing / "transactions.parquet", index=False)
+    reserved = run_dbt(tmp_path / "reserved", landing)
+    assert reserved.returncode != 0
+    assert (f"{landing / 'transactions.parquet'}: column '_load_id' has a name the "
+            "pipeline keeps for where each row came from") in reserved.output
+    table = pa.Table.from_pandas(raw, preserve_index=False)
+    twice = pa.Table.from_arrays([*table.columns, table.column("amount")],
+                                 names=[*table.column_names, "amount"])
+    pq.write_table(twice, landing / "transactions.parquet")
+    doubled = run_dbt(tmp_path / "doubled", landing)
+    assert doubled.returncode != 0
+    assert (f"{landing / 'transactions.parquet'}: the column name 'amount' appears "
+            "more than once") in doubled.output
+    for said in (run, inside, reserved, doubled):
+        assert "Traceback" not in said.output
