@@ -18,7 +18,10 @@ and the landing plan, and:
   a file whose bytes would not change is left alone, modification time
   included;
 * rewrites every lineage file that does not describe the bytes beside it
-  (a run killed between two renames leaves none inconsistent).
+  (a run killed between two renames leaves none inconsistent);
+* moves a snapshot dated after this one (its data was corrected since: a
+  timestamp in 2099, say) to ``history/superseded/``, where no reader of
+  ``history/*/`` finds it, so the latest snapshot is always this run's.
 
 The history snapshot's date is that of the latest transaction the features
 were computed from (not the wall clock), so a re-run on the same data
@@ -152,6 +155,21 @@ def writable_folder(folder):
                            "user; nothing was published.")
 
 
+def supersede_later_snapshots(history_dir, as_of_date):
+    """Move the snapshots dated after ``as_of_date`` out of the history
+    readers see, into history/superseded/ (kept, not deleted)."""
+    moved = []
+    for folder in sorted(history_dir.glob("as_of_date=*")):
+        if folder.is_dir() and folder.name.split("=", 1)[1] > str(as_of_date):
+            aside = history_dir / "superseded" / folder.name
+            aside.parent.mkdir(exist_ok=True)
+            if aside.exists():
+                aside = aside.with_name(f"{folder.name}.{uuid.uuid4().hex[:8]}")
+            os.replace(folder, aside)
+            moved.append(str(aside))
+    return moved
+
+
 def publish(session, features, plan, ranges, output_dir, target_path,
             variables, publisher, run_id=None):
     """Publish ``features`` (a relation of the tested mart); ``plan`` holds
@@ -196,6 +214,7 @@ def publish(session, features, plan, ranges, output_dir, target_path,
                 continue
             replace_file(temp, target)
             changed = True
+        superseded = supersede_later_snapshots(history_dir, as_of_date)
     finally:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
@@ -213,5 +232,5 @@ def publish(session, features, plan, ranges, output_dir, target_path,
     return {"published_path": str(latest), "history_path": str(history),
             "as_of_date": as_of_date, "feature_timestamp": feature_timestamp,
             "row_count": rows, "sha256": sha256_of(latest),
-            "is_changed": changed, "lineage_written": bool(stale),
-            "is_published": True}
+            "is_changed": changed or bool(superseded),
+            "lineage_written": bool(stale), "is_published": True}

@@ -220,3 +220,36 @@ def test_landing_shapes_that_would_end_in_an_internal_error_are_one_sentence(tmp
             "more than once") in doubled.output
     for said in (run, inside, reserved, doubled):
         assert "Traceback" not in said.output
+
+
+def test_a_snapshot_from_a_corrected_future_timestamp_is_superseded(tmp_path):
+    """A transaction dated 2099 only warns, and its snapshot is dated 2099;
+    once the file is corrected, the next publish moves that snapshot aside
+    (kept under history/superseded/), so readers of the history see this
+    run's snapshot as the latest."""
+    import pandas as pd
+    from conftest import copy_landing
+    landing = copy_landing(SAMPLE_DIR, tmp_path / "landing")
+    path = landing / "transactions.parquet"
+    good = pd.read_parquet(path)
+    bad = good.copy()
+    bad.loc[bad.index[-1], "timestamp"] = pd.Timestamp("2099-01-01")
+    bad.to_parquet(path, index=False)
+    output = tmp_path / "output"
+    first = run_dbt(tmp_path / "run", landing, output_dir=output)
+    assert first.returncode == 0, first.output[-3000:]
+    assert (output / "history" / "as_of_date=2099-01-01").is_dir()
+
+    good.to_parquet(path, index=False)
+    fixed = run_dbt(tmp_path / "run", landing, output_dir=output)
+    assert fixed.returncode == 0, fixed.output[-3000:]
+    latest = str(good["timestamp"].max().date())
+    dated = sorted(p.parent.name for p in output.glob("history/*/user_features.parquet"))
+    assert dated == [f"as_of_date={latest}"]
+    assert (output / "history" / "superseded" / "as_of_date=2099-01-01"
+            / "user_features.parquet").is_file()
+    with duckdb.connect() as db:
+        newest = db.sql("select max(feature_timestamp) from read_parquet($p)",
+                        params={"p": str(output / "history" / "*" / "user_features.parquet")}
+                        ).fetchall()[0][0]
+    assert str(newest.date()) == latest
