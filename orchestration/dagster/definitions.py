@@ -23,6 +23,7 @@ PIPELINE_RETRY_DELAY_SECONDS, as for the Airflow DAG and the Prefect flow
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -62,7 +63,8 @@ os.environ["DUCKDB_PATH"] = str(project_path("DUCKDB_PATH", "feature_pipeline.du
 # as --vars text, which dbt would render as a template).
 os.environ["RAW_DATA_DIR"] = str(RAW_DATA_DIR)
 os.environ["OUTPUT_DIR"] = str(OUTPUT_DIR)
-# Each run's dbt artifacts, read by the follow-up.
+# Each run's dbt artifacts, read by the follow-up; the newest
+# DAGSTER_RUN_ARTIFACTS_KEPT runs' are kept (prune_run_artifacts).
 RUNS_DIR = PROJECT_ROOT / "target" / "dagster" / "runs"
 STARTED_AT = "dbt_started_at"
 
@@ -86,11 +88,25 @@ RETRIES = RetryPolicy(max_retries=scheduled_run.RETRIES,
                       backoff=Backoff.EXPONENTIAL)
 
 
+def prune_run_artifacts(keep_current: Path) -> None:
+    """Keep the dbt artifacts of the newest DAGSTER_RUN_ARTIFACTS_KEPT runs
+    (default 20; this run's always), and remove the older runs' folders."""
+    kept = os.environ.get("DAGSTER_RUN_ARTIFACTS_KEPT", "20").strip()
+    if not kept.isdigit() or int(kept) < 1:
+        raise Failure(f"DAGSTER_RUN_ARTIFACTS_KEPT is {kept!r}: give how many runs' "
+                      "dbt artifacts to keep, a whole number from 1, such as 20.")
+    others = sorted((p for p in RUNS_DIR.iterdir() if p.is_dir() and p != keep_current),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[int(kept) - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @dbt_assets(manifest=project.manifest_path, project=project, retry_policy=RETRIES)
 def feature_pipeline_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build` of the whole project: landing checks, models, tests, publishing."""
     target = RUNS_DIR / context.run_id
     target.mkdir(parents=True, exist_ok=True)
+    prune_run_artifacts(target)
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     (target / STARTED_AT).write_text(since)
     build = dbt.cli(["build", "--exclude-resource-type", "unit_test"],

@@ -8,6 +8,7 @@ temporary copy of the project, from another working directory, with its own
 Dagster instance, database and output.
 """
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -184,14 +185,24 @@ def test_a_failing_check_fails_the_run_after_every_retry_and_publishes_nothing(
         landing / "user_profiles.parquet", index=False)  # one user twice
     workdir = tmp_path / "dagster"
     env = dagster_env(workdir, landing, PIPELINE_RETRIES="2",
-                      PIPELINE_RETRY_DELAY_SECONDS="1")
+                      PIPELINE_RETRY_DELAY_SECONDS="1", DAGSTER_RUN_ARTIFACTS_KEPT="1")
+    # Earlier runs' dbt artifacts: only the newest DAGSTER_RUN_ARTIFACTS_KEPT
+    # runs' (here this one's) are kept.
+    runs_dir = project / "target" / "dagster" / "runs"
+    planted = [runs_dir / f"an-earlier-run-{n}" for n in range(3)]
+    for folder in planted:
+        folder.mkdir(parents=True)
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (1_000_000_000, 1_000_000_000))
 
     process = materialize(dagster_bin, project, env, cwd=tmp_path)
 
     assert process.returncode != 0
+    assert not [folder for folder in planted if folder.exists()]
     assert "dbt build failed (attempt 3 of 3); nothing was published" in process.stdout + process.stderr
     record = run_record(dagster_bin, env)
     assert record["status"] == "FAILURE"
+    assert [p.name for p in runs_dir.iterdir()] == [record["run_id"]]
     dbt_step = steps(record, "feature_pipeline_dbt")
     assert dbt_step.count("STEP_RESTARTED") == 2
     assert dbt_step[-1] == "STEP_FAILURE" and "STEP_SUCCESS" not in dbt_step
