@@ -22,6 +22,8 @@ import hashlib
 import json
 import os
 import re
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -537,6 +539,26 @@ def check_contract(contract) -> None:
                     f"{', '.join(sorted(_ACCEPTS))}.")
 
 
+class Progress:
+    """A line every LANDING_PROGRESS_SECONDS (default 5) while files are
+    inspected, so a long first load (hundreds of daily files) is never
+    silent."""
+
+    def __init__(self, dataset: str, total: int, root: str):
+        self.dataset, self.total, self.root = dataset, total, root
+        self.every = float(os.environ.get("LANDING_PROGRESS_SECONDS") or 5)
+        self.done = 0
+        self.last = time.monotonic()
+
+    def one_more(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last >= self.every and self.done < self.total:
+            self.last = now
+            print(f"landing: inspected {self.done} of {self.total} {self.dataset} "
+                  f"file(s) in {self.root}…", file=sys.stderr, flush=True)
+
+
 def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
     """Check the landing directory; answer JSON: datasets, or an error.
 
@@ -584,6 +606,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
             known = (incremental.get(dataset) or {}).get("files", {})
             reading = []
             skipped = []
+            progress = Progress(dataset, len(plan["load"]), root)
             for path in files:
                 if path not in plan["load"]:
                     # Loaded before and unchanged: not inspected again, and
@@ -603,6 +626,7 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                                   "fingerprint": fingerprint(path),
                                   "sha256": sha256_of(path),
                                   **check(path, columns)})
+                progress.one_more()
             if not reading:
                 datasets[dataset] = {
                     "format": fmt, "mode": plan["mode"],

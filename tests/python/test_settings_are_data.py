@@ -281,3 +281,17 @@ def test_a_file_corrected_in_place_is_read_again_by_a_full_refresh(tmp_path):
     refreshed = run_dbt(tmp_path / "run", landing, extra_args=("--full-refresh",))
     assert refreshed.returncode == 0, refreshed.output[-3000:]
     assert_frames_match(refreshed.features(), features_from_landing(landing))
+
+
+def test_a_long_inspection_prints_its_progress(tmp_path):
+    """Inspecting many landing files prints how far it got (every
+    LANDING_PROGRESS_SECONDS; here every file, so no clock is involved)."""
+    from conftest import generate
+    landing = generate(tmp_path / "landing", "--rows", "3000", "--users", "300",
+                       "--format", "csv", "--batches", "day")
+    total = len(list((landing / "transactions").glob("*.csv")))
+    assert total > 10
+    run = run_dbt(tmp_path / "run", landing, extra_env={"LANDING_PROGRESS_SECONDS": "0"})
+    assert run.returncode == 0, run.output[-3000:]
+    assert f"landing: inspected 1 of {total} transactions file(s) in {landing}…" in run.output
+    assert f"landing: inspected {total - 1} of {total} transactions file(s)" in run.output
