@@ -347,6 +347,9 @@ def main(argv=None) -> int:
     parser.add_argument("--since", type=parse_time, default=None,
                         help="UTC ISO time dbt was started at: results of an "
                              "earlier invocation are not this run's")
+    parser.add_argument("--full-report", action="store_true",
+                        help="print the whole validation report, not its summary "
+                             "(the files always hold all of it)")
     parser.add_argument("--vars", default=None,
                         help="the --vars given to dbt (YAML), for a run "
                              "that left no results")
@@ -373,7 +376,8 @@ def main(argv=None) -> int:
             if (run.output_dir / name).is_symlink():
                 raise SettingError(f"{run.output_dir / name} is a symbolic link; the "
                                    "pipeline writes no file through a link: remove it.")
-        report_path = validation_report.write_report(run, args.database, run.output_dir)
+        report_path = validation_report.write_report(
+            run, args.database, run.output_dir, full=args.full_report)
         history = append_history(run)
     except OSError as error:
         log.error("OUTPUT_DIR: %s cannot be written (%s): no report or run record "

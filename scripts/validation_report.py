@@ -344,9 +344,29 @@ def html_report(lines, mark, summary, drift_rows, bins, generated_for) -> str:
     return "\n".join(parts)
 
 
-def write_report(run: RunResults, database_path: str, output_dir: Path) -> Path:
-    """Write the report of `run` under output_dir, print it, return the
-    Markdown file's path."""
+def summary_lines(lines: list[dict], summary: str, shown: int = 20) -> list[str]:
+    """The short account `make build` prints: the verdict, the counts, and
+    each check that did not pass (the full report is in the files)."""
+    counts = {}
+    for line in lines:
+        counts[line["status"]] = counts.get(line["status"], 0) + 1
+    passed = counts.get("pass", 0) + counts.get("success", 0)
+    out = [f"Validation: {summary}",
+           f"Checks and steps: {passed} passed, {counts.get('warn', 0)} warned, "
+           f"{counts.get('fail', 0) + counts.get('error', 0)} failed, "
+           f"{counts.get('skipped', 0)} skipped."]
+    not_passed = [line for line in lines if line["status"] not in ("pass", "success")]
+    for line in not_passed[:shown]:
+        out.append(f"  {line['icon']} {line['check']} on {line['subject']}: {line['found']}")
+    if len(not_passed) > shown:
+        out.append(f"  … and {len(not_passed) - shown} more in the report.")
+    return out
+
+
+def write_report(run: RunResults, database_path: str, output_dir: Path,
+                 full: bool = True) -> Path:
+    """Write the report of `run` under output_dir, print it (or, with
+    `full=False`, its summary), return the Markdown file's path."""
     # A run that stopped has nothing in the database: it holds an earlier run.
     database = Database(None if run.stopped else database_path)
     lines = check_lines(run, database)
@@ -362,7 +382,7 @@ def write_report(run: RunResults, database_path: str, output_dir: Path) -> Path:
     report_path.write_text(text + "\n")
     (output_dir / "validation_report.html").write_text(
         html_report(lines, mark, summary, drift_rows, bins, generated_for))
-    print(text)
+    print(text if full else "\n".join(summary_lines(lines, summary)))
     print(f"\nReport: {report_path} and {output_dir / 'validation_report.html'}")
     return report_path
 
