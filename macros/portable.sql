@@ -94,24 +94,28 @@
 {%- endmacro %}
 
 
-{% macro money_median(amount) %}
-    {#- The exact median of a DECIMAL amount (of an even count, the mean of
-        the two middle values), as DECIMAL(38, 6). -#}
-    {{- return(adapter.dispatch('money_median')(amount)) -}}
+{% macro money_midpoint(lower, upper) %}
+    {#- The mean of two DECIMAL amounts (the two middle values of a median),
+        as DECIMAL(38, 6), exactly as the engine's own median gives it. -#}
+    {{- return(adapter.dispatch('money_midpoint')(lower, upper)) -}}
 {% endmacro %}
 
-{% macro default__money_median(amount) %}
-    percentile_cont(0.5) within group (order by {{ amount }})
+{% macro default__money_midpoint(lower, upper) %}
+    ({{ lower }} + {{ upper }}) / 2
 {%- endmacro %}
 
-{% macro duckdb__money_median(amount) %}
-    median({{ amount }})
+{% macro duckdb__money_midpoint(lower, upper) %}
+    {#- DuckDB's median of DECIMALs: the lower value plus half the gap,
+        rounded down to the micro-unit, in exact DECIMAL arithmetic. -#}
+    {{ lower }} + floor(({{ upper }} - {{ lower }}) * 500000) * 0.000001
 {%- endmacro %}
 
-{% macro spark__money_median(amount) %}
-    {#- Spark's median is a DOUBLE: rounded back to six decimals, the mean of
-        two cent values is exact again. -#}
-    cast(median({{ amount }}) as decimal(38, 6))
+{% macro spark__money_midpoint(lower, upper) %}
+    {#- Spark's median is a DOUBLE, rounded back to six decimals. -#}
+    cast(
+        (cast({{ lower }} as double) + cast({{ upper }} as double)) / 2
+        as decimal(38, 6)
+    )
 {%- endmacro %}
 
 

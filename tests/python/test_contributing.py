@@ -78,11 +78,11 @@ def test_adding_a_feature_and_changing_a_rule_as_the_guide_says(tmp_path):
     add_the_guides_feature(copy)
     reference = copy / "scripts" / "reference_pipeline.py"
 
-    # Change a rule: impute with the category mean.
+    # Change a rule: impute with the lower middle value.
     rule = guide_snippets("Change a rule")["sql"][0]
     before, after = (line.split("--")[0].strip() for line in rule.splitlines()[:2])
     edit(copy / "models" / "intermediate" / "int_category_medians.sql", before, after)
-    edit(reference, '["amount"].median()', '["amount"].mean()')
+    edit(reference, '["amount"].median()', '["amount"].quantile(0.5, interpolation="lower")')
 
     assert changed_files(copy) == {
         "models/marts/user_features.sql", "models/marts/user_features.yml",
