@@ -50,7 +50,14 @@ compared as (
         deliveries.user_id,
         deliveries.category,
         coalesce(transactions.amount, deliveries.amount) as amount,
-        transactions._source_file is null as is_dropped,
+        coalesce(
+            transactions._source_row_number
+            != deliveries._source_row_number
+            or transactions._load_id != deliveries._load_id
+            or {{ row_hash(['transactions._source_file']) }}
+            != {{ row_hash(['deliveries._source_file']) }},
+            true
+        ) as is_dropped,
         deliveries.delivery_rank,
         deliveries.is_same_as_first_delivery,
         coalesce(transactions.is_amount_sign_fixed, false)
@@ -70,12 +77,12 @@ compared as (
         deliveries._source_file,
         deliveries._source_row_number,
         deliveries._load_id
+    {#- One bigint key, cheaper to join on than the file and row; a
+        delivered row that is not the one kept for its transaction_id
+        counts as dropped (is_dropped). #}
     from deliveries
     left join transactions
-        on
-            deliveries._source_file = transactions._source_file
-            and deliveries._source_row_number
-            = transactions._source_row_number
+        on deliveries.transaction_id = transactions.transaction_id
 ),
 
 dropped as (
