@@ -48,7 +48,7 @@ _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B|B)?\s*", re.I)
 _UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
           "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 # Below this the pipeline's queries cannot run at all.
-_LEAST_MEMORY = 256e6
+_LEAST_MEMORY = 128e6
 
 
 def check_settings(database_path: str, config: dict) -> None:
@@ -63,7 +63,7 @@ def check_settings(database_path: str, config: dict) -> None:
     unit = (size[2] or "B").upper()
     if unit != "%" and float(size[1]) * _UNITS[unit] < _LEAST_MEMORY:
         raise RuntimeError(
-            f"DUCKDB_MEMORY_LIMIT is {limit!r}, below the 256MB the pipeline "
+            f"DUCKDB_MEMORY_LIMIT is {limit!r}, below the 128MB the pipeline "
             "needs at the least: give a size such as 2GB.")
     if unit == "%" and not 0 < float(size[1]) <= 100:
         raise RuntimeError(
@@ -107,7 +107,7 @@ def acquire_run_lock(database_path: str, held: str = "the database",
         raise RuntimeError(
             f"Cannot open {held} {database_path}: no file can be "
             f"created in {Path(lock_path).parent} ({error.strerror}); set "
-            f"{setting} to a {other} in a folder this user can write."
+            f"{setting} to a {other.split()[-1]} in a folder this user can write."
         ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

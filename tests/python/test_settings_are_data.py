@@ -112,7 +112,7 @@ def test_a_crafted_landing_contract_is_refused_before_any_sql(tmp_path):
 # value: one sentence naming it, a non-zero exit, no traceback.
 MALFORMED = [
     ("DUCKDB_MEMORY_LIMIT", "lots", "DUCKDB_MEMORY_LIMIT is 'lots', not a size"),
-    ("DUCKDB_MEMORY_LIMIT", "1MB", "DUCKDB_MEMORY_LIMIT is '1MB', below the 256MB"),
+    ("DUCKDB_MEMORY_LIMIT", "1MB", "DUCKDB_MEMORY_LIMIT is '1MB', below the 128MB"),
     ("DUCKDB_THREADS", "0", "DUCKDB_THREADS is '0': give a whole number of threads"),
     ("DUCKDB_THREADS", "many", "DUCKDB_THREADS is 'many': give a whole number"),
     ("DBT_THREADS", "abc", "DBT_THREADS must be a whole number of threads"),
