@@ -68,10 +68,17 @@
 {% endmacro %}
 
 
+{% macro given_drift_baseline() %}
+    {#- A baseline the user named: the var drift_baseline, or else the
+        environment's DRIFT_BASELINE (taken literally); none when neither. -#}
+    {{ return(var('drift_baseline', none) or env_var('DRIFT_BASELINE', '') or none) }}
+{% endmacro %}
+
+
 {% macro drift_baseline_path() %}
-    {#- The features this run is compared with: the dbt var drift_baseline,
+    {#- The features this run is compared with: the baseline the user named,
         or else the currently published file (before this run replaces it). -#}
-    {{ return(var('drift_baseline', none)
+    {{ return(given_drift_baseline()
               or (pipeline_path('output_dir') ~ '/user_features.parquet')) }}
 {% endmacro %}
 
@@ -85,7 +92,14 @@
     {%- set answer = fromjson(run_query(
         "select parquet_columns(" ~ sql_literal(path) ~ ")"
     ).columns[0].values()[0]) -%}
-    {%- if answer.error == 'missing' -%}
+    {%- if answer.error == 'missing' and given_drift_baseline() -%}
+        {#- A first run has no published file: nothing to compare. A
+            baseline the user named must exist. -#}
+        {{ exceptions.raise_compiler_error(
+            "The drift baseline " ~ path ~ " (DRIFT_BASELINE or the var"
+            ~ " drift_baseline) does not exist: name an existing Parquet file of"
+            ~ " published features, or none to compare with the published file.") }}
+    {%- elif answer.error == 'missing' -%}
         {{ return(false) }}
     {%- elif answer.error -%}
         {{ log("WARNING: drift skipped: baseline " ~ path ~ " is " ~ answer.error, info=true) }}

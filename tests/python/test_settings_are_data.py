@@ -295,3 +295,13 @@ def test_a_long_inspection_prints_its_progress(tmp_path):
     assert run.returncode == 0, run.output[-3000:]
     assert f"landing: inspected 1 of {total} transactions file(s) in {landing}…" in run.output
     assert f"landing: inspected {total - 1} of {total} transactions file(s)" in run.output
+
+
+def test_a_named_drift_baseline_that_does_not_exist_is_one_sentence(tmp_path):
+    missing = tmp_path / "baseline{{ 6*7 }}.parquet"
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, extra_env={"DRIFT_BASELINE": str(missing)})
+    assert run.returncode != 0
+    assert (f"The drift baseline {missing} (DRIFT_BASELINE or the var drift_baseline) "
+            "does not exist") in run.output, run.output[-3000:]
+    assert "Traceback" not in run.output
+    assert not run.published.exists()
