@@ -274,6 +274,18 @@ def _inspect_parquet(path: Path, contract: dict) -> dict:
 BIGINT_MAX = 2 ** 63 - 1
 
 
+def _file_columns(path: Path, fmt: str, contract: dict) -> dict:
+    """A file's columns and kinds as its inspection gives them, read from
+    the Parquet footer or the CSV header only."""
+    if fmt == "parquet":
+        schema = pq.read_schema(path)
+        return {c: _parquet_kind(schema.field(c).type) for c in schema.names}
+    with open(path, "rb") as handle:
+        header = handle.readline().decode("utf-8-sig").rstrip("\r\n")
+    return {c.strip().strip('"'): contract.get(c.strip().strip('"'), "VARCHAR")
+            for c in header.split(",")}
+
+
 def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None:
     """Values that have the right type but no place in a model: NaN and
     infinite floats, and unsigned 64-bit integers above the BIGINT range.
@@ -637,7 +649,15 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
             # The files inspected now (a loaded file was inspected before).
             checked = [f for f in reading if f["columns"] is not None]
             first = checked[0] if checked else None
-            for other in checked[1:]:
+            # A new batch is held to the schema of the batches loaded before
+            # (one of them, read from its header or footer): refused when it
+            # arrives, not at a later rebuild.
+            loaded = next((Path(f["path"]) for f in skipped + reading
+                           if f.get("columns") is None and Path(f["path"]).is_file()), None)
+            if checked and loaded is not None:
+                first = {"path": str(loaded),
+                         "columns": _file_columns(loaded, fmt, columns)}
+            for other in checked[0 if first not in checked else 1:]:
                 if other["columns"] != first["columns"]:
                     raise LandingError(
                         f"{other['path']} has columns {other['columns']}, but "

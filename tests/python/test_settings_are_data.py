@@ -305,3 +305,34 @@ def test_a_named_drift_baseline_that_does_not_exist_is_one_sentence(tmp_path):
             "does not exist") in run.output, run.output[-3000:]
     assert "Traceback" not in run.output
     assert not run.published.exists()
+
+
+def test_a_batch_of_another_schema_is_refused_when_it_arrives(tmp_path):
+    """A daily batch whose amount is stored as int64 (or that brings an extra
+    column) is refused by the run that would load it, in one sentence, so
+    no later rebuild is left to stop on it; without it, runs go on."""
+    import pandas as pd
+    from conftest import generate
+    landing = generate(tmp_path / "landing", "--rows", "2000", "--users", "200",
+                       "--batches", "week")
+    batches = sorted((landing / "transactions").glob("*.parquet"))
+    late = batches[-1].read_bytes()
+    batches[-1].unlink()
+    output = tmp_path / "output"
+    first = run_dbt(tmp_path / "run", landing, output_dir=output)
+    assert first.returncode == 0, first.output[-3000:]
+    published = sha256(first.published)
+
+    frame = pd.read_parquet(pd.io.common.BytesIO(late))
+    frame["amount"] = frame["amount"].fillna(1).round().astype("int64")
+    frame.to_parquet(batches[-1], index=False)
+    refused = run_dbt(tmp_path / "run", landing, output_dir=output)
+    assert refused.returncode != 0
+    assert f"{batches[-1]} has columns" in refused.output, refused.output[-3000:]
+    assert "batch files of one dataset must share one schema" in refused.output
+    assert sha256(first.published) == published
+
+    batches[-1].write_bytes(late)
+    fixed = run_dbt(tmp_path / "run", landing, output_dir=output)
+    assert fixed.returncode == 0, fixed.output[-3000:]
+    assert "landing: transactions <- 1 new file," in fixed.output
