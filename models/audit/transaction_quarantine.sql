@@ -30,12 +30,23 @@
     {%- endfor -%}
 {%- endif %}
 
+{%- set shown = ['transaction_id', 'user_id', 'category', 'amount'] -%}
+{%- set place = ['_source_file', '_source_row_number', '_load_id'] %}
+
 with deliveries as (
-    select * from {{ ref('stg_transaction_deliveries') }}
+    select
+        {{ (shown + compared + place
+            + ['delivery_rank', 'is_same_as_first_delivery'])
+           | unique | join(',\n        ') }}
+    from {{ ref('stg_transaction_deliveries') }}
 ),
 
 transactions as (
-    select * from {{ ref('int_transactions_enriched') }}
+    select
+        {{ (shown + compared + place
+            + ['is_amount_sign_fixed', 'is_amount_imputed'])
+           | unique | join(',\n        ') }}
+    from {{ ref('int_transactions_enriched') }}
 ),
 
 user_profiles as (
@@ -49,7 +60,8 @@ compared as (
         deliveries.transaction_id,
         deliveries.user_id,
         deliveries.category,
-        coalesce(transactions.amount, deliveries.amount) as amount,
+        deliveries.amount as delivered_amount,
+        transactions.amount as cleaned_amount,
         coalesce(
             transactions._source_row_number
             != deliveries._source_row_number
@@ -85,45 +97,35 @@ compared as (
         on deliveries.transaction_id = transactions.transaction_id
 ),
 
-dropped as (
+dropped_or_changed as (
+    {#- One pass over the comparison (read once, so it streams instead of
+        being held in memory for two readers). -#}
     select
         transaction_id,
         user_id,
         category,
-        amount,
+        {#- As delivered for a dropped row, as cleaned for a changed one. #}
         case
+            when is_dropped then delivered_amount else cleaned_amount
+        end as amount,
+        case
+            when not is_dropped and is_amount_sign_fixed
+                then 'negative_amount_fixed'
+            when not is_dropped and is_amount_imputed
+                then 'null_amount_imputed'
+            when not is_dropped then 'changed_by_cleaning'
             when delivery_rank > 1 and is_same_as_first_delivery
                 then 'exact_duplicate'
             when delivery_rank > 1 then 'conflicting_duplicate'
             else 'dropped_by_cleaning'
         end as reason,
-        'dropped' as outcome,
-        cast(null as string) as changed_columns,
+        case when is_dropped then 'dropped' else 'changed' end as outcome,
+        case when not is_dropped then changed_columns end as changed_columns,
         _source_file,
         _source_row_number,
         _load_id
     from compared
-    where is_dropped
-),
-
-changed as (
-    select
-        transaction_id,
-        user_id,
-        category,
-        amount,
-        case
-            when is_amount_sign_fixed then 'negative_amount_fixed'
-            when is_amount_imputed then 'null_amount_imputed'
-            else 'changed_by_cleaning'
-        end as reason,
-        'changed' as outcome,
-        changed_columns,
-        _source_file,
-        _source_row_number,
-        _load_id
-    from compared
-    where not is_dropped and changed_columns != ''
+    where is_dropped or changed_columns != ''
 ),
 
 without_profile as (
@@ -144,9 +146,7 @@ without_profile as (
 ),
 
 quarantined as (
-    select * from dropped
-    union all
-    select * from changed
+    select * from dropped_or_changed
     union all
     select * from without_profile
 )
