@@ -88,19 +88,27 @@ def online_rows(store: dict) -> list[tuple]:
             f'select * from "{table}" order by entity_key, feature_name').fetchall()
 
 
+def batch_landing(workdir: Path, seed: str, rows: str, users: str):
+    """A generated landing whose transactions are to be delivered in two
+    batches: the raw rows, the landing folder (profiles in place, an empty
+    transactions/ folder) and the instant that splits the rows in two."""
+    generated = generate(workdir / "generated", "--seed", seed, "--rows", rows,
+                         "--users", users, "--interval-seconds", "600")
+    raw = pd.read_parquet(generated / "transactions.parquet")
+    landing = workdir / "landing"
+    (landing / "transactions").mkdir(parents=True)
+    (generated / "user_profiles.parquet").rename(landing / "user_profiles.parquet")
+    middle = raw["timestamp"].min() + (raw["timestamp"].max() - raw["timestamp"].min()) / 2
+    return raw, landing, middle
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> dict:
     """Two snapshots published, the feature store updated after each, then
     once more with nothing new."""
     bin_dir = side_env("feast")
     workdir = tmp_path_factory.mktemp("feature_store")
-    generated = generate(workdir / "generated", "--seed", "11", "--rows", "3000",
-                         "--users", "400", "--interval-seconds", "600")
-    raw = pd.read_parquet(generated / "transactions.parquet")
-    landing = workdir / "landing"
-    (landing / "transactions").mkdir(parents=True)
-    (generated / "user_profiles.parquet").rename(landing / "user_profiles.parquet")
-    middle = raw["timestamp"].min() + (raw["timestamp"].max() - raw["timestamp"].min()) / 2
+    raw, landing, middle = batch_landing(workdir, "11", "3000", "400")
     output = workdir / "output"
     store = {"bin": bin_dir, "output": output, "state": workdir / "feast",
              "raw": raw}
@@ -288,13 +296,7 @@ def test_the_history_follows_a_feature_added_and_refuses_one_removed(tmp_path):
     bin_dir = side_env("feast")
     project = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT, project, ignore=NOT_COPIED, symlinks=True)
-    generated = generate(tmp_path / "generated", "--seed", "12", "--rows", "2000",
-                         "--users", "300", "--interval-seconds", "600")
-    raw = pd.read_parquet(generated / "transactions.parquet")
-    landing = tmp_path / "landing"
-    (landing / "transactions").mkdir(parents=True)
-    (generated / "user_profiles.parquet").rename(landing / "user_profiles.parquet")
-    middle = raw["timestamp"].min() + (raw["timestamp"].max() - raw["timestamp"].min()) / 2
+    raw, landing, middle = batch_landing(tmp_path, "12", "2000", "300")
     output = tmp_path / "output"
     store = {"bin": bin_dir, "output": output, "state": tmp_path / "feast"}
 
