@@ -11,7 +11,6 @@
 -- depends_on: {{ ref('landing_plan') }}
 -- depends_on: {{ ref('stg_transaction_deliveries') }}
 -- depends_on: {{ ref('transaction_quarantine') }}
--- depends_on: {{ ref('publish_gate') }}
 
 {{ config(materialized='table', file_format='parquet') }}
 
