@@ -41,11 +41,15 @@ with deliveries as (
     from {{ ref('stg_transaction_deliveries') }}
 ),
 
-transactions as (
+cleaned as (
+    {#- The join's build side, held in memory (or spilled): only what is
+        compared, with the file as a hash rather than its path. -#}
     select
-        {{ (shown + compared + place
-            + ['is_amount_sign_fixed', 'is_amount_imputed'])
-           | unique | join(',\n        ') }}
+        {{ (['transaction_id'] + compared
+            + ['amount', '_source_row_number', '_load_id',
+               'is_amount_sign_fixed', 'is_amount_imputed'])
+           | unique | join(',\n        ') }},
+        {{ row_hash(['_source_file']) }} as source_file_hash
     from {{ ref('int_transactions_enriched') }}
 ),
 
@@ -61,26 +65,24 @@ compared as (
         deliveries.user_id,
         deliveries.category,
         deliveries.amount as delivered_amount,
-        transactions.amount as cleaned_amount,
+        cleaned.amount as cleaned_amount,
         coalesce(
-            transactions._source_row_number
-            != deliveries._source_row_number
-            or transactions._load_id != deliveries._load_id
-            or {{ row_hash(['transactions._source_file']) }}
+            cleaned._source_row_number != deliveries._source_row_number
+            or cleaned._load_id != deliveries._load_id
+            or cleaned.source_file_hash
             != {{ row_hash(['deliveries._source_file']) }},
             true
         ) as is_dropped,
         deliveries.delivery_rank,
         deliveries.is_same_as_first_delivery,
-        coalesce(transactions.is_amount_sign_fixed, false)
-            as is_amount_sign_fixed,
-        coalesce(transactions.is_amount_imputed, false) as is_amount_imputed,
+        coalesce(cleaned.is_amount_sign_fixed, false) as is_amount_sign_fixed,
+        coalesce(cleaned.is_amount_imputed, false) as is_amount_imputed,
         concat_ws(
             ', ',
             {%- for column in compared %}
             case
                 when deliveries.{{ column }}
-                    is distinct from transactions.{{ column }}
+                    is distinct from cleaned.{{ column }}
                     then '{{ column }}'
             end{{ "," if not loop.last }}
             {%- endfor %}
@@ -93,8 +95,8 @@ compared as (
         delivered row that is not the one kept for its transaction_id
         counts as dropped (is_dropped). #}
     from deliveries
-    left join transactions
-        on deliveries.transaction_id = transactions.transaction_id
+    left join cleaned
+        on deliveries.transaction_id = cleaned.transaction_id
 ),
 
 dropped_or_changed as (
@@ -129,20 +131,22 @@ dropped_or_changed as (
 ),
 
 without_profile as (
+    {#- Read on its own, not from `cleaned`: a CTE read twice is held whole
+        in memory. -#}
     select
-        transactions.transaction_id,
-        transactions.user_id,
-        transactions.category,
-        transactions.amount,
+        enriched.transaction_id,
+        enriched.user_id,
+        enriched.category,
+        enriched.amount,
         'user_without_profile' as reason,
         'excluded_from_features' as outcome,
         cast(null as string) as changed_columns,
-        transactions._source_file,
-        transactions._source_row_number,
-        transactions._load_id
-    from transactions
+        enriched._source_file,
+        enriched._source_row_number,
+        enriched._load_id
+    from {{ ref('int_transactions_enriched') }} as enriched
     anti join user_profiles
-        on transactions.user_id = user_profiles.user_id
+        on enriched.user_id = user_profiles.user_id
 ),
 
 quarantined as (

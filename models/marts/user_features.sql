@@ -36,13 +36,6 @@ user_profiles as (
     from {{ ref('stg_user_profiles') }}
 ),
 
-dataset_end as (
-    {#- Recency is measured to the data's own end, not the wall clock, so a
-        re-run on the same data gives the same features. -#}
-    select max(transacted_at) as latest_transacted_at
-    from transactions
-),
-
 per_user as (
     {#- Money stays DECIMAL (exact) until the output cast. -#}
     select
@@ -65,13 +58,22 @@ per_user as (
     group by user_id
 ),
 
+dataset_end as (
+    {#- Recency is measured to the data's own end, not the wall clock, so a
+        re-run on the same data gives the same features. -#}
+    select max(last_transacted_at) as latest_transacted_at
+    from per_user
+),
+
 categories_per_user as (
     {#- Apart from per_user: DuckDB aggregates a distinct count alongside
-        plain aggregates several times slower than on its own. -#}
+        plain aggregates several times slower than on its own. It reads the
+        model itself, not `transactions`: a CTE read twice is held whole in
+        memory. -#}
     select
         user_id,
         count(distinct category) as unique_categories
-    from transactions
+    from {{ ref('int_transactions_enriched') }}
     group by user_id
 ),
 
