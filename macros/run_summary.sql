@@ -74,7 +74,9 @@
                       ~ (result.message or '') | string | trim | replace('\n', ' ') | truncate(300)) }}
         {%- endif -%}
         {{ return("check " ~ check ~ " on " ~ subject ~ " found "
-                  ~ result.failures ~ " failing row(s).") }}
+                  ~ result.failures ~ " failing row(s)"
+                  ~ (failing_rows_file(node) if result.status == 'fail' else '')
+                  ~ ".") }}
     {%- endif -%}
     {%- set message = (result.message or '') | string | trim -%}
     {%- if 'Traceback' in message -%}
@@ -83,4 +85,20 @@
     {%- endif -%}
     {{ return(node.resource_type ~ " " ~ node.name ~ " failed: "
               ~ message | replace('\n', ' ') | truncate(300)) }}
+{% endmacro %}
+
+
+{% macro failing_rows_file(node) %}
+    {#- Where a check's failing rows came from, when they carry the landing
+        file (`_source_file`): ", first in <file>"; otherwise nothing. The
+        rows are those dbt stored for the check (store_failures). -#}
+    {%- set stored = node.relation_name -%}
+    {%- if not (stored and node.config.get('store_failures')) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set columns = run_query("select * from " ~ stored ~ " limit 0").column_names -%}
+    {%- if '_source_file' not in columns -%}{{ return('') }}{%- endif -%}
+    {%- set first = run_query(
+        "select min(_source_file) from " ~ stored).columns[0].values()[0] -%}
+    {{ return(", first in " ~ first if first else '') }}
 {% endmacro %}

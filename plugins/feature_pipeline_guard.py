@@ -272,6 +272,10 @@ def _inspect_parquet(path: Path, contract: dict) -> dict:
 
 
 BIGINT_MAX = 2 ** 63 - 1
+# Numbers are kept exactly from staging on, as DECIMAL(38, 6), which holds
+# 32 digits before the point: below 1e12, amount x quantity fits for any
+# BIGINT quantity (below 1e19).
+DOUBLE_LIMIT = "1e12"
 
 
 def _file_columns(path: Path, fmt: str, contract: dict) -> dict:
@@ -297,7 +301,10 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None
         arrow_type = schema.field(column).type
         field = quote_identifier(column)
         if pa.types.is_floating(arrow_type):
-            invalid[column] = (f"not isfinite({field})", "is not a finite number")
+            invalid[column] = (
+                f"not (isfinite({field}) and abs({field}) < {DOUBLE_LIMIT})",
+                f"is not a finite number smaller than {DOUBLE_LIMIT} (amounts, "
+                "and amount x quantity, are kept exactly as DECIMAL(38, 6))")
         elif pa.types.is_uint64(arrow_type):
             invalid[column] = (f"{field} > {BIGINT_MAX}",
                                "is above the BIGINT range")
@@ -392,7 +399,8 @@ def empty_reader_sql(contract: dict) -> str:
 _CSV_VALID = {
     "BIGINT": "regexp_full_match(trim({v}), '[+-]?[0-9]+') "
               "and try_cast(trim({v}) as bigint) is not null",
-    "DOUBLE": "coalesce(isfinite(try_cast(trim({v}) as double)), false)",
+    "DOUBLE": "coalesce(isfinite(try_cast(trim({v}) as double))"
+              " and abs(try_cast(trim({v}) as double)) < " + DOUBLE_LIMIT + ", false)",
     "TIMESTAMP": "try_strptime(trim({v}), '" + CSV_TIMESTAMP_FORMAT + "') is not null",
     "VARCHAR": "true",
 }
@@ -401,7 +409,8 @@ _CSV_VALID = {
 # What a valid value looks like, where the type name alone does not say.
 _CSV_HINT = {
     "BIGINT": " (a whole number between -2^63 and 2^63 - 1)",
-    "DOUBLE": " (a finite number; NaN and infinity are not amounts)",
+    "DOUBLE": f" (a finite number smaller than {DOUBLE_LIMIT}; NaN and infinity"
+              " are not amounts)",
 }
 
 

@@ -426,7 +426,8 @@ def test_a_broken_link_to_a_batch_file_stops_the_run(parquet_case):
 
 # ------------------------------------ values that no model could use
 
-@pytest.mark.parametrize("value", [b"NaN", b"inf", b"-Infinity"])
+# From 1e12 on, amount x quantity could leave DECIMAL(38, 6).
+@pytest.mark.parametrize("value", [b"NaN", b"inf", b"-Infinity", b"1e40", b"-1e12"])
 def test_a_non_finite_amount_in_csv_stops_the_run(csv_case, value):
     path = csv_case.transactions()
     rewrite_csv_line(path, 3, lambda line: b",".join(
@@ -436,7 +437,8 @@ def test_a_non_finite_amount_in_csv_stops_the_run(csv_case, value):
                                f"'{value.decode()}' is not a valid DOUBLE")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"),
+                                   1e40, -1e12])
 def test_a_non_finite_amount_in_parquet_stops_the_run(parquet_case, value):
     path = parquet_case.transactions()
     table = pq.read_table(path)
@@ -526,3 +528,19 @@ def test_a_database_in_a_read_only_folder_is_one_sentence(tmp_path, base_landing
             "folder this user can write.") in run.output, run.output[-3000:]
     assert "Traceback" not in run.output
     assert not run.published.exists()
+
+
+def test_a_null_age_in_a_profile_stops_the_run_naming_the_file(parquet_case):
+    """Profiles are copied into the features, whose contract has no nulls:
+    the check on stg_user_profiles stops the run first and names the file
+    (not the mart's constraint, which names neither file nor user)."""
+    path = parquet_case.profiles()
+    profiles = pd.read_parquet(path)
+    profiles["age"] = profiles["age"].astype("Int64")
+    profiles.loc[3, "age"] = None
+    profiles.to_parquet(path, index=False)
+    run = parquet_case.run()
+    parquet_case.assert_stops(
+        run, "STOPPED: check not_null on stg_user_profiles, column age found "
+             f"1 failing row(s), first in {path}.")
+    assert "NOT NULL constraint failed" not in run.output
