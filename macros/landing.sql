@@ -7,8 +7,9 @@
     against the contract below. If a file is unusable the run stops with one
     sentence naming the file and column. Otherwise the hook defines the
     DuckDB table macros the sources read (`landing_<dataset>()` and
-    `landing_files()`, the plan), and prepares the transaction state for
-    this run's load: docs/incremental.md tells the whole story.
+    `landing_files()`, the plan); it changes no table. The staging model
+    itself takes out the rows it reads again (`start_load`, its pre-hook):
+    docs/incremental.md tells the whole story.
 #}
 
 {% macro landing_datasets() %}
@@ -50,6 +51,12 @@
     {%- if log is none or deliveries is none -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
     {%- endif -%}
+    {#- run_query, not get_columns_in_relation: that one opens a
+        transaction the hook's SQL would be rolled back with. -#}
+    {%- if 'history_code' not in run_query(
+            "select * from " ~ log ~ " limit 0").column_names -%}
+        {{ return({'reason': 'the load log predates history_code'}) }}
+    {%- endif -%}
     {%- set generation -%}
         select *
         from {{ log }}
@@ -59,12 +66,22 @@
     {%- endset -%}
     {%- set latest = run_query(
         "select source_file, file_fingerprint, rows_delivered, file_sha256,"
-        ~ " landing_root, file_format, load_id from (" ~ generation ~ ")"
+        ~ " landing_root, file_format, load_id, history_code"
+        ~ " from (" ~ generation ~ ")"
         ~ " qualify row_number() over (partition by source_file"
         ~ " order by load_id desc) = 1"
     ) -%}
     {%- if latest.rows | length == 0 -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
+    {%- endif -%}
+    {%- set codes = {} -%}
+    {%- for row in latest.rows -%}
+        {%- do codes.update({row[6]: row[7]}) -%}
+    {%- endfor -%}
+    {%- if codes[codes.keys() | max] != history_code() -%}
+        {{ return({'reason': 'stg_transaction_deliveries, a macro it calls'
+                   ~ ' or the transactions landing contract changed since'
+                   ~ ' the last load'}) }}
     {%- endif -%}
     {#- The stored rows must be exactly those of the committed loads (a
         rebuild that failed leaves other rows: start over). -#}
@@ -86,6 +103,28 @@
 {% endmacro %}
 
 
+{% macro history_code() %}
+    {#- A fingerprint of what makes the stored transaction history: the
+        staging model's file, the project macros it calls and the
+        transactions' landing contract. The load log keeps it with every
+        load; when it differs, the history is rebuilt from every file, so
+        no stored row is left as earlier code made it. -#}
+    {%- set node = graph.nodes['model.' ~ project_name
+                               ~ '.stg_transaction_deliveries'] -%}
+    {%- set parts = [node.checksum.checksum,
+                     tojson(landing_datasets()['transactions'])] -%}
+    {%- for macro_id in node.depends_on.macros
+            if macro_id.startswith('macro.' ~ project_name ~ '.') -%}
+        {%- set name = macro_id.split('.')[-1] -%}
+        {%- for form in [name, adapter.type() ~ '__' ~ name, 'default__' ~ name]
+                if context.get(form) -%}
+            {%- do parts.append(context[form].macro.macro_sql) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join('\n'))) }}
+{% endmacro %}
+
+
 {% macro next_load_id() %}
     {#- Loads are numbered in the database, never by the clock: one more
         than the last committed load. -#}
@@ -94,6 +133,42 @@
     {{ return(run_query(
         "select coalesce(max(load_id), 0) + 1 from " ~ log
     ).columns[0].values()[0]) }}
+{% endmacro %}
+
+
+{% macro loads_onto_history() %}
+    {#- Whether stg_transaction_deliveries appends this run's rows to the
+        rows it holds (an incremental load), rather than reading every file
+        again (a rebuild, or a command that loads nothing): then its earlier
+        rows are neither read nor kept, so they may have another shape.
+        Read from the plan when the model is compiled. -#}
+    {%- set plan = source('landing', 'files') -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(false) }}{%- endif -%}
+    {{ return(run_query(
+        "select count(*) = 0 from " ~ plan ~ " where dataset = 'transactions'"
+        ~ " and load_mode in ('rebuild', 'full')"
+    ).columns[0].values()[0]) }}
+{% endmacro %}
+
+
+{% macro start_load() %}
+    {#- The pre-hook of stg_transaction_deliveries, on its own table: before
+        the model appends this run's rows, it takes out the rows this run
+        reads again. That is the rows of an earlier load that never
+        committed (it had this load's number: its run failed or stopped),
+        or every row when this run reads every file (a rebuild, or a
+        command that loads nothing). The plan says which. -#}
+    {%- set plan = source('landing', 'files') -%}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where
+        _load_id >= (select min(load_id) from {{ plan }})
+        or exists (
+            select 1
+            from {{ plan }}
+            where dataset = 'transactions' and load_mode in ('rebuild', 'full')
+        )
+    {%- endif %}
 {% endmacro %}
 
 
@@ -119,6 +194,7 @@
                       'read_all': not loads,
                       'output_dir': pipeline_path('output_dir')} -%}
     {%- set load_id = next_load_id() -%}
+    {%- set code = history_code() -%}
     {%- set inspection = run_query(
         "select inspect_landing(" ~ sql_literal(root) ~ ", "
         ~ sql_literal(tojson(landing_datasets())) ~ ", "
@@ -131,22 +207,8 @@
     {%- for warning in answer.warnings %}
     {{ log("WARNING: landing: " ~ warning, info=true) }}
     {%- endfor %}
-    {%- set transactions = answer.datasets.transactions %}
-
-    {%- set deliveries = landing_relation('stg_transaction_deliveries') %}
-    {%- if loads and deliveries is not none and transactions.mode == 'rebuild' %}
-    {#- Start over: dropped (from dbt's cache too), the staging model is
-        built from every file. #}
-    {%- do adapter.drop_relation(deliveries) %}
-    {%- endif %}
 
     {#- The rest is returned as the hook's SQL, so dbt runs and commits it. #}
-    {%- if loads and deliveries is not none and transactions.mode != 'rebuild' %}
-    {#- Rows of a load that never committed (its run failed or stopped)
-        are taken back before this run loads. #}
-    delete from {{ deliveries }} where _load_id >= {{ load_id }};
-    {%- endif %}
-
     {#- The rows of this run's checks: this load's, or every row for a
         command that loads nothing. #}
     create or replace macro first_load_to_check() as
@@ -165,13 +227,15 @@
          {{ sql_literal(file.fingerprint) }},
          {{ sql_literal(file.sha256) if file.sha256 else 'null' }},
          {{ sql_literal(found.mode) }}, {{ sql_literal(found.reason) }},
-         {{ sql_literal(answer.root) }}, {{ load_id }}::bigint)
+         {{ sql_literal(answer.root) }}, {{ load_id }}::bigint,
+         {{ sql_literal(code) }})
         {{- "," if not (loop.last and outer.last) }}
         {%- endfor %}
     {%- endfor %}
     ) as landing_files (
         dataset, path, file_format, row_count, action, file_fingerprint,
-        file_sha256, load_mode, load_reason, landing_root, load_id
+        file_sha256, load_mode, load_reason, landing_root, load_id,
+        history_code
     );
 
     {%- for dataset, found in answer.datasets.items() %}

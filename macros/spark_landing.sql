@@ -25,10 +25,7 @@
     ).columns[0].values() | join('')) -%}
     {%- set loads = this_run_loads_transactions() -%}
     {%- set load_id = next_load_id() -%}
-    {%- set deliveries = landing_relation('stg_transaction_deliveries') -%}
-    {%- if loads and deliveries is not none -%}
-        {%- do adapter.drop_relation(deliveries) -%}
-    {%- endif -%}
+    {%- set code = history_code() -%}
 
     {%- do run_query(
         "create or replace temporary function first_load_to_check()"
@@ -43,7 +40,8 @@
                 ~ sql_literal(file.action) ~ ", " ~ sql_literal(file.fingerprint) ~ ", "
                 ~ (sql_literal(file.sha256) if file.sha256 else "cast(null as string)") ~ ", "
                 ~ sql_literal(found.mode) ~ ", " ~ sql_literal(found.reason) ~ ", "
-                ~ sql_literal(answer.root) ~ ", cast(" ~ load_id ~ " as bigint))") -%}
+                ~ sql_literal(answer.root) ~ ", cast(" ~ load_id ~ " as bigint), "
+                ~ sql_literal(code) ~ ")") -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- do run_query(
@@ -51,7 +49,7 @@
         ~ plan_rows | join(", ")
         ~ " as landing_files (dataset, path, file_format, row_count, action,"
         ~ " file_fingerprint, file_sha256, load_mode, load_reason, landing_root,"
-        ~ " load_id)") -%}
+        ~ " load_id, history_code)") -%}
 
     {%- set contract = landing_datasets() -%}
     {%- for dataset, found in answer.datasets.items() -%}

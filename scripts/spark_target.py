@@ -72,8 +72,8 @@ def publish_export(spark_dir: Path, output_dir: Path, raw_data_dir: str,
         for dataset, found in landing["datasets"].items() for file in found["files"]]))
     ranges = {path: (first, last) for path, first, last in session.sql(
         "select _source_file, min(transacted_at), max(transacted_at) "
-        "from read_parquet($files, hive_partitioning = true) group by 1",
-        params={"files": exact_path(tables / "stg_transaction_deliveries") + "/*/*.parquet"}
+        "from read_parquet($files) group by 1",
+        params={"files": exact_path(tables / "stg_transaction_deliveries") + "/*.parquet"}
     ).fetchall()}
     variables = {"raw_data_dir": raw_data_dir, "output_dir": str(output_dir)}
     return publish(session, features, plan, ranges, output_dir, target_path,

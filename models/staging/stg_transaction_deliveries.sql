@@ -8,23 +8,24 @@
     The only incremental model of the pipeline: the source reads only the
     files this run loads, tagged with the run's load number (`_load_id`),
     and their rows are appended. A load is incremental only when every new
-    file sorts after every loaded one (otherwise the landing hook drops
-    this table and it is rebuilt from every file), so an earlier delivery
-    of a transaction_id is always already here. The rows of a load whose
-    run failed are deleted by the next run's hook before it loads.
+    file sorts after every loaded one and the model's code is unchanged
+    (otherwise the run reads every file, a rebuild), so an earlier delivery
+    of a transaction_id is always already here. Before appending, the
+    model's pre-hook takes out what this run reads again: the rows of a
+    load whose run failed, or every row for a rebuild.
 
-    On Spark (plain Parquet tables, no delete) each load is a partition of
-    its own, `_load_id`, written with insert_overwrite; Spark runs read every
-    landing file, so the hook starts this table over each time
-    (docs/scaling.md).
+    On Spark, runs read every landing file, so the model is a table built
+    whole each time (docs/scaling.md).
 -#}
 
+{#- The pre-hook takes out the rows this run reads again (start_load);
+    the columns follow the code, as the table is emptied when the code
+    changes (a rebuild). -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy=(
-        'insert_overwrite' if target.type == 'spark' else 'append'),
-    partition_by=(['_load_id'] if target.type == 'spark' else none),
-    on_schema_change='fail',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ start_load() }}",
 ) }}
 
 with transactions as (
@@ -63,7 +64,7 @@ typed as (
 earlier_deliveries as (
     {#- Deliveries loaded by earlier runs of the transaction_ids in this
         load: they come first in load order. -#}
-    {%- if is_incremental() %}
+    {%- if loads_onto_history() %}
     select
         loaded.transaction_id,
         loaded.user_id,

@@ -18,7 +18,8 @@ with landing_files as (
         load_mode,
         load_reason,
         landing_root,
-        load_id
+        load_id,
+        history_code
     from {{ source('landing', 'files') }}
 )
 

@@ -8,10 +8,12 @@
     history of every load, rebuilds included.
 -#}
 
+{#- A log kept from before a column was added gains it (null in its older
+    rows). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     full_refresh=false,
 ) }}
 
@@ -31,7 +33,8 @@ planned_files as (
         load_mode,
         load_reason,
         landing_root,
-        load_id
+        load_id,
+        history_code
     from {{ ref('landing_plan') }}
     {#- A command that loads nothing plans 'full' reads: nothing to log. #}
     where
@@ -97,6 +100,7 @@ logged as (
         loaded_files.landing_root,
         loaded_files.load_mode,
         loaded_files.load_reason,
+        loaded_files.history_code,
         {#- For people reading the log; loads are ordered by load_id. #}
         {{ utc_now() }} as committed_at,
         loaded_files.row_count as rows_delivered,

@@ -1,7 +1,8 @@
 """CONTRIBUTING.md's promises, kept on a copy of the project: adding a
 feature touches its model, that model's yml and one line of the pandas
 reference; changing the imputation rule touches one model (and the
-reference's matching line). The snippets are read from CONTRIBUTING.md
+reference's matching line); adding an input column touches the nine files
+the guide lists, and the next plain `dbt build` rebuilds the history. The snippets are read from CONTRIBUTING.md
 itself, so the guide cannot drift from what builds.
 """
 from __future__ import annotations
@@ -12,6 +13,9 @@ import json
 import re
 import shutil
 from pathlib import Path
+
+import duckdb
+import pandas as pd
 
 from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
 
@@ -33,9 +37,9 @@ def guide_snippets(section: str) -> dict[str, list[str]]:
     return blocks
 
 
-def edit(path: Path, before: str, after: str) -> None:
+def edit(path: Path, before: str, after: str, times: int = 1) -> None:
     text = path.read_text()
-    assert text.count(before) == 1, (path, before)
+    assert text.count(before) == times, (path, before)
     path.write_text(text.replace(before, after))
 
 
@@ -129,3 +133,80 @@ def test_a_feature_reading_another_enriched_column_breaks_no_unit_test(tmp_path)
     unit = [r for r in run.results if r["unique_id"].startswith("unit_test.")
             and ".user_features." in r["unique_id"]]
     assert len(unit) >= 4 and {r["status"] for r in unit} == {"pass"}
+
+
+def test_adding_an_input_column_as_the_guide_says(tmp_path):
+    """A `discount` column, delivered already, is added as the guide says:
+    exactly the files it lists change, and the next plain `dbt build` (unit
+    tests included) rebuilds the stored history with the column in every
+    row, instead of stopping on the staging model's changed schema."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    delivered = pd.read_parquet(SAMPLE_DIR / "transactions.parquet")
+    delivered["discount"] = (delivered["transaction_id"] % 7) * 0.5
+    delivered.to_parquet(landing / "transactions.parquet", index=False)
+    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+    first = run_dbt(tmp_path / "run", landing, project=copy)
+    assert first.returncode == 0, first.output[-3000:]
+    features = first.published.read_bytes()
+
+    section = GUIDE.read_text().split("## Add an input column")[1].split("\n## ")[0]
+    listed = set(re.findall(r"^\d+\. `([^`]+)`", section, re.M))
+    typed = guide_snippets("Add an input column")["sql"][0]
+    described = ("      - name: discount\n"
+                 "        description: Discount on the unit price, as delivered.\n")
+    models = copy / "models"
+    edit(copy / "dbt_project.yml", "      timestamp: TIMESTAMP\n",
+         "      timestamp: TIMESTAMP\n      discount: DOUBLE\n")
+    sources = models / "staging" / "_staging__sources.yml"
+    edit(sources, "                  - timestamp\n",
+         "                  - timestamp\n                  - discount\n")
+    edit(sources, "quantity, timestamp, _source_file,",
+         "quantity, timestamp, discount, _source_file,")
+    edit(sources, "          - name: timestamp\n",
+         "          - name: discount\n            description: Discount on the "
+         "unit price.\n          - name: timestamp\n")
+    deliveries = models / "staging" / "stg_transaction_deliveries.sql"
+    edit(deliveries, "        timestamp,\n", "        timestamp,\n        discount,\n")
+    edit(deliveries, "        cast(timestamp as timestamp) as transacted_at,\n",
+         "        cast(timestamp as timestamp) as transacted_at,\n" + typed)
+    edit(deliveries, "        loaded.transacted_at,\n",
+         "        loaded.transacted_at,\n        loaded.discount,\n")
+    edit(deliveries, "            'candidates.transacted_at',\n",
+         "            'candidates.transacted_at',\n            'candidates.discount',\n")
+    edit(models / "staging" / "stg_transaction_deliveries.yml",
+         "          select * from (values\n",
+         guide_snippets("Add an input column")["sql"][1], times=3)
+    for name in ("stg_transaction_deliveries", "stg_transactions"):
+        edit(models / "staging" / f"{name}.yml", "      - name: quantity\n",
+             described + "      - name: quantity\n")
+    edit(models / "staging" / "stg_transactions.sql", "        transacted_at,\n",
+         "        transacted_at,\n        discount,\n", times=2)
+    enriched = models / "intermediate" / "int_transactions_enriched.sql"
+    edit(enriched, "        transacted_at,\n", "        transacted_at,\n        discount,\n")
+    edit(enriched, "        transactions.transacted_at,\n",
+         "        transactions.transacted_at,\n        transactions.discount,\n")
+    edit(models / "intermediate" / "int_transactions_enriched.yml",
+         "      - name: quantity\n", described + "      - name: quantity\n")
+    edit(copy / "docs" / "features.md", "| timestamp | timestamp | UTC, without a time zone |\n",
+         "| timestamp | timestamp | UTC, without a time zone |\n"
+         "| discount | decimal | off the unit price |\n")
+    assert changed_files(copy) == listed and len(listed) == 9
+
+    second = run_dbt(tmp_path / "run", landing, project=copy, unit_tests=True)
+    assert second.returncode == 0, second.output[-3000:]
+    assert ("rebuilding: stg_transaction_deliveries, a macro it calls or the "
+            "transactions landing contract changed since the last load") in second.output
+    # Every clean transaction carries the delivered discount of its first
+    # delivery; the features, which read no discount, are unchanged.
+    first_deliveries = delivered.drop_duplicates("transaction_id")
+    with duckdb.connect(str(tmp_path / "run" / "pipeline.duckdb"), read_only=True) as db:
+        stored = db.sql("select transaction_id, discount from int_transactions_enriched"
+                        " order by transaction_id").df()
+    assert len(stored) == len(first_deliveries)
+    expected = first_deliveries.set_index("transaction_id")["discount"]
+    assert (stored.set_index("transaction_id")["discount"].astype(float)
+            == expected.loc[stored["transaction_id"]].values).all()
+    assert second.published.read_bytes() == features
