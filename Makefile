@@ -21,7 +21,7 @@ $(foreach name,$(LITERAL_SETTINGS),$(if $(value $(name)),\
 LINT_TARGET := target/lint
 LINT_ENV := DUCKDB_PATH=$(LINT_TARGET)/lint.duckdb
 
-.PHONY: setup setup-all lock-env build feature-store docs report test lint lint-sql lint-dbt fmt sample lock clean bench orchestrate
+.PHONY: setup setup-all lock-env build feature-store docs report test lint lint-sql lint-dbt fmt sample lock clean bench orchestrate dagster-prepare
 
 setup: $(READY)
 
@@ -93,6 +93,12 @@ DAGSTER_HOME_DIR := $(CURDIR)/local/dagster
 orchestrate: setup-dagster $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) .venv-dagster/bin/dagster dev \
 		-f orchestration/dagster/definitions.py -h 127.0.0.1 -p "$${DAGSTER_PORT:-3000}"
+
+## dagster-prepare: the dbt manifest a production Dagster deployment loads
+##                  (dagster-webserver and dagster-daemon; docs/orchestration.md)
+dagster-prepare: setup-dagster
+	.venv-dagster/bin/dagster-dbt project prepare-and-package \
+		--file orchestration/dagster/project.py
 
 $(DAGSTER_HOME_DIR)/dagster.yaml: orchestration/dagster/dagster.yaml
 	@mkdir -p $(@D)

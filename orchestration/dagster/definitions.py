@@ -9,7 +9,8 @@
   build skips it, so the dbt step follows up its own failed attempts itself
   (each one is recorded and alerted) before it fails the run.
 * The `feature_pipeline` job runs every asset: daily at 06:00 UTC, and
-  whenever the landing folder has files it has not seen (`landing_sensor`).
+  whenever the landing folder has files it has not seen (`landing_sensor`,
+  which looks every LANDING_SENSOR_SECONDS, default 60).
   One run at a time: dagster.yaml queues runs one by one, the sensor waits
   while a run is queued or going on, and dbt itself refuses a second run on
   a database.
@@ -35,12 +36,10 @@ from dagster import (AssetExecutionContext, AssetSelection, Backoff,
                      RunRequest, RunsFilter, ScheduleDefinition,
                      SensorEvaluationContext, SkipReason, asset,
                      define_asset_job, sensor)
-from dagster_dbt import (DbtCliResource, DbtProject, dbt_assets,
-                         get_asset_key_for_model)
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# dagster-dbt runs `dbt` from PATH: this environment's, whatever PATH was.
-os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from project import PROJECT_ROOT, feature_pipeline_project as project  # noqa: E402
 
 
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
@@ -67,9 +66,6 @@ os.environ["OUTPUT_DIR"] = str(OUTPUT_DIR)
 # DAGSTER_RUN_ARTIFACTS_KEPT runs' are kept (prune_run_artifacts).
 RUNS_DIR = PROJECT_ROOT / "target" / "dagster" / "runs"
 STARTED_AT = "dbt_started_at"
-
-project = DbtProject(project_dir=PROJECT_ROOT, target_path="target/dagster")
-project.prepare_if_dev()  # `dagster dev` re-parses the project on every load
 
 
 def follow_up(target: Path, since: str) -> int:
@@ -153,7 +149,17 @@ ACTIVE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatu
           DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
-@sensor(job=feature_pipeline_job, minimum_interval_seconds=60,
+def sensor_interval() -> int:
+    """Seconds between two looks at the landing folder (LANDING_SENSOR_SECONDS,
+    default 60)."""
+    value = os.environ.get("LANDING_SENSOR_SECONDS", "60").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"LANDING_SENSOR_SECONDS is {value!r}: give the seconds "
+                         "between two looks at the landing folder, such as 60.")
+    return int(value)
+
+
+@sensor(job=feature_pipeline_job, minimum_interval_seconds=sensor_interval(),
         default_status=DefaultSensorStatus.RUNNING)
 def landing_sensor(context: SensorEvaluationContext):
     """A run when the landing folder has files not seen before (the cursor:

@@ -11,15 +11,20 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from conftest import PROJECT_ROOT, SAMPLE_DIR, side_env
+from reference_pipeline import assert_frames_match, features_from_landing
 
 DEFINITIONS = Path("orchestration", "dagster", "definitions.py")
 IGNORED = shutil.ignore_patterns(
@@ -258,3 +263,93 @@ def test_the_landing_sensor_asks_for_one_run_per_new_file(tmp_path, project, dag
     busy = tick(arrived["cursor"], busy=True)
     assert busy["runs"] == 0 and "wait for the run in progress" in busy["skipped"]
     assert busy["cursor"] == arrived["cursor"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, what: str, process: subprocess.Popen, log: Path,
+             limit: float = 900) -> None:
+    """Poll until `condition()` holds; the limit only guards against a hang."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert process.poll() is None, f"{what}: the process ended\n{log.read_text()[-5000:]}"
+        assert time.monotonic() < deadline, f"{what}: still waiting\n{log.read_text()[-5000:]}"
+        time.sleep(2)
+
+
+def stops_on_sigterm(process: subprocess.Popen) -> bool:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)  # a bound against a hang, not a timing
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return False
+    return True
+
+
+def test_a_production_deployment_runs_the_sensor_and_stops_on_sigterm(tmp_path, dagster_bin):
+    """As docs/orchestration.md deploys it, on a fresh copy: the manifest
+    prepared by dagster-dbt's prepare command (`make dagster-prepare`), then
+    `dagster-daemon` and `dagster-webserver` on a Dagster home of their own.
+    The daemon's landing sensor runs the job for the first batch, and again
+    for a batch dropped later; the second run publishes what the lesson's
+    pandas computes from both. Both processes end on SIGTERM."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=IGNORED, symlinks=True)
+    prepare = subprocess.run(
+        [str(dagster_bin / "dagster-dbt"), "project", "prepare-and-package",
+         "--file", str(copy / DEFINITIONS.with_name("project.py"))],
+        cwd=copy, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=600)
+    assert prepare.returncode == 0, prepare.stdout + prepare.stderr
+    assert (copy / "target" / "dagster" / "manifest.json").is_file()
+
+    delivered = pd.read_parquet(SAMPLE_DIR / "transactions.parquet")
+    landing = tmp_path / "landing"
+    (landing / "transactions").mkdir(parents=True)
+    half = len(delivered) // 2
+    delivered.iloc[:half].to_parquet(landing / "transactions" / "batch_1.parquet", index=False)
+    shutil.copy(SAMPLE_DIR / "user_profiles.parquet", landing)
+    workdir = tmp_path / "deploy"
+    env = dagster_env(workdir, landing, LANDING_SENSOR_SECONDS="5", HOME=str(tmp_path))
+    output = workdir / "output"
+    definitions = str(copy / DEFINITIONS)
+    port = free_port()
+    daemon_log, web_log = workdir / "daemon.log", workdir / "webserver.log"
+    with open(daemon_log, "w") as daemon_out, open(web_log, "w") as web_out:
+        daemon = subprocess.Popen(
+            [str(dagster_bin / "dagster-daemon"), "run", "-f", definitions],
+            cwd=tmp_path, env=env, stdout=daemon_out, stderr=subprocess.STDOUT)
+        web = subprocess.Popen(
+            [str(dagster_bin / "dagster-webserver"), "-f", definitions,
+             "-h", "127.0.0.1", "-p", str(port)],
+            cwd=tmp_path, env=env, stdout=web_out, stderr=subprocess.STDOUT)
+        try:
+            def runs() -> list[dict]:
+                return history(output) if (output / "runs.jsonl").is_file() else []
+
+            wait_for(lambda: len(runs()) >= 1, "the sensor's first run", daemon, daemon_log)
+            delivered.iloc[half:].to_parquet(landing / "transactions" / "batch_2.parquet",
+                                             index=False)
+            wait_for(lambda: len(runs()) >= 2, "the run for the new batch", daemon, daemon_log)
+
+            def answers() -> bool:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info",
+                                                timeout=5) as response:
+                        return response.status == 200
+                except OSError:
+                    return False
+            wait_for(answers, "the webserver", web, web_log)
+        finally:
+            daemon_stopped = stops_on_sigterm(daemon)
+            web_stopped = stops_on_sigterm(web)
+    assert daemon_stopped and web_stopped
+    first, second = runs()[:2]
+    assert first["published_sha256"] and second["published_sha256"]
+    assert_frames_match(pd.read_parquet(output / "user_features.parquet"),
+                        features_from_landing(landing))
