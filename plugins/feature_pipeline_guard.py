@@ -266,9 +266,9 @@ def _inspect_parquet(path: Path, contract: dict) -> dict:
             raise LandingError(
                 f"{path}: column '{column}' has type {actual}, expected "
                 f"{expected}.")
-    _check_parquet_values(path, schema, contract)
+    rounded = _check_parquet_values(path, schema, contract)
     return {"columns": {c: _parquet_kind(schema.field(c).type) for c in columns},
-            "rows": parquet.metadata.num_rows}
+            "rows": parquet.metadata.num_rows, "rounded": rounded}
 
 
 BIGINT_MAX = 2 ** 63 - 1
@@ -290,13 +290,19 @@ def _file_columns(path: Path, fmt: str, contract: dict) -> dict:
             for c in header.split(",")}
 
 
-def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None:
+def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> list:
     """Values that have the right type but no place in a model: NaN and
     infinite floats, and unsigned 64-bit integers above the BIGINT range.
+    Returns the numbers with more than six decimals, which staging rounds
+    to six (a warning, per column: [column, count, row, value]).
 
     Only the columns that can hold them are read, in one pass.
     """
     invalid = {}
+    fractional = [column for column in contract
+                  if pa.types.is_floating(schema.field(column).type)
+                  or (pa.types.is_decimal(schema.field(column).type)
+                      and schema.field(column).type.scale > 6)]
     for column in contract:
         arrow_type = schema.field(column).type
         field = quote_identifier(column)
@@ -308,17 +314,20 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None
         elif pa.types.is_uint64(arrow_type):
             invalid[column] = (f"{field} > {BIGINT_MAX}",
                                "is above the BIGINT range")
-    if not invalid:
-        return
-    measures = ", ".join(
+    if not invalid and not fractional:
+        return []
+    measures = [
         f"min(file_row_number) filter (where {condition}), "
         f"arg_min({quote_identifier(column)}, file_row_number) "
         f"filter (where {condition})"
-        for column, (condition, _) in invalid.items())
+        for column, (condition, _) in invalid.items()]
+    measures += [_rounding_measures(quote_identifier(column), "file_row_number")
+                 for column in fractional]
     connection = duckdb.connect()
     try:
         answer = connection.execute(
-            f"select {measures} from read_parquet(?, file_row_number = true)",
+            f"select {', '.join(measures)} "
+            "from read_parquet(?, file_row_number = true)",
             [exact_path(path)]).fetchall()[0]
     finally:
         connection.close()
@@ -330,6 +339,26 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> None
         # Rows count from 1, as a spreadsheet or pandas' iloc + 1 would.
         raise LandingError(f"{path}, row {row + 1}, column '{column}': "
                            f"{value} {reason}.")
+    rounding = answer[2 * len(invalid):]
+    # Rows count from 1, as in the errors.
+    return [[column, rounding[3 * i], rounding[3 * i + 1] + 1, rounding[3 * i + 2]]
+            for i, column in enumerate(fractional) if rounding[3 * i]]
+
+
+def _rounding_measures(number: str, position: str) -> str:
+    """How many values of a number column have more than six decimals
+    (staging keeps six: DECIMAL(38, 6)), and the first one with its position."""
+    rounded = f"{number} != round({number}, 6)"
+    return (f"count(*) filter (where {rounded}), "
+            f"min({position}) filter (where {rounded}), "
+            f"arg_min({number}, {position}) filter (where {rounded})")
+
+
+def rounding_warnings(path: str, rounded: list, what: str) -> list[str]:
+    """One warning per column whose values staging rounds to six decimals."""
+    return [f"{path}: {count} value(s) of column '{column}' have more than six "
+            f"decimals and are rounded to six (e.g. {what} {row}: {value})."
+            for column, count, row, value in rounded]
 
 
 def sql_string(text: str) -> str:
@@ -435,6 +464,10 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
         invalid = f"{field} is not null and not ({_CSV_VALID[kind].format(v=field)})"
         measures.append(f"min(ordinality) filter (where {invalid})")
         measures.append(f"arg_min({field}, ordinality) filter (where {invalid})")
+    fractional = [column for column, kind in contract.items() if kind == "DOUBLE"]
+    measures += [_rounding_measures(
+        f"try_cast(trim({quote_identifier(column)}) as double)", "ordinality")
+        for column in fractional]
     connection = duckdb.connect()
     try:
         try:
@@ -468,8 +501,12 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
         raise LandingError(f"{path}, line {row + 1}, column '{column}': "
                            f"'{value}' is not a valid {kind}"
                            f"{_CSV_HINT.get(kind, '')}.")
+    rounding = answer[1 + 2 * len(contract):]
+    # Lines count from 1 after the header line, as in the errors.
+    rounded = [[column, rounding[3 * i], rounding[3 * i + 1] + 1, rounding[3 * i + 2]]
+               for i, column in enumerate(fractional) if rounding[3 * i]]
     return {"columns": {c: contract.get(c, "VARCHAR") for c in columns},
-            "rows": answer[0]}
+            "rows": answer[0], "rounded": rounded}
 
 
 def fingerprint(path: Path) -> str:
@@ -643,10 +680,13 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 if path.stat().st_size == 0:
                     raise LandingError(f"{path} is empty (0 bytes).")
                 check = _inspect_parquet if fmt == "parquet" else _inspect_csv
+                inspected = check(path, columns)
+                warnings += rounding_warnings(
+                    str(path), inspected.pop("rounded"),
+                    "row" if fmt == "parquet" else "line")
                 reading.append({"path": str(path), "action": "load",
                                   "fingerprint": fingerprint(path),
-                                  "sha256": sha256_of(path),
-                                  **check(path, columns)})
+                                  "sha256": sha256_of(path), **inspected})
                 progress.one_more()
             if not reading:
                 datasets[dataset] = {

@@ -544,3 +544,46 @@ def test_a_null_age_in_a_profile_stops_the_run_naming_the_file(parquet_case):
         run, "STOPPED: check not_null on stg_user_profiles, column age found "
              f"1 failing row(s), first in {path}.")
     assert "NOT NULL constraint failed" not in run.output
+
+
+def test_amounts_with_more_than_six_decimals_are_rounded_with_a_warning(parquet_case):
+    """Staging keeps money as DECIMAL(38, 6): a finer amount is rounded,
+    and the landing check says so, naming the file, column and a row."""
+    path = parquet_case.transactions()
+    table = pq.read_table(path)
+    amounts = table.column("amount").to_pylist()
+    amounts[5], amounts[9] = 4e-7, 12.3456789
+    column = table.schema.get_field_index("amount")
+    pq.write_table(table.set_column(column, "amount", pa.array(amounts, pa.float64())), path)
+    run = parquet_case.run()
+    parquet_case.assert_goes_on(
+        run, f"WARNING: landing: {path}: 2 value(s) of column 'amount' have more "
+             "than six decimals and are rounded to six (e.g. row 6: 4e-07).")
+
+
+def test_a_csv_amount_with_more_than_six_decimals_is_rounded_with_a_warning(csv_case):
+    path = csv_case.transactions()
+    rewrite_csv_line(path, 3, lambda line: b",".join(
+        line.split(b",")[:4] + [b"0.0000004"] + line.split(b",")[5:]))
+    run = csv_case.run()
+    csv_case.assert_goes_on(
+        run, f"WARNING: landing: {path}: 1 value(s) of column 'amount' have more "
+             "than six decimals and are rounded to six (e.g. line 3: 4e-07).")
+
+
+def test_a_null_category_keeps_its_amounts_with_a_warning(parquet_case):
+    """A transaction without a category keeps its known amount in the
+    features (pandas' groupby-transform imputation would erase it); each
+    such row is reported."""
+    path = parquet_case.transactions()
+    frame = pd.read_parquet(path)
+    rows = frame.index[frame["amount"].notna()][:3]
+    frame.loc[rows, "category"] = None
+    frame.to_parquet(path, index=False)
+    run = parquet_case.run()
+    parquet_case.assert_goes_on(
+        run, "WARNING: check not_null on stg_transactions, column category found 3 "
+             "failing row(s).")
+    assert_frames_match(
+        pd.read_parquet(parquet_case.output / "user_features.parquet"),
+        features_from_landing(parquet_case.landing))
