@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from conftest import SAMPLE_DIR, run_dbt
+from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
+from test_contributing import NOT_COPIED
 
 
 def two_batches(tmp_path: Path) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
@@ -78,16 +79,30 @@ def test_a_command_that_loads_nothing_does_not_inspect_loaded_files_again(tmp_pa
     assert "batch_3.parquet" in refused.output and "amount" in refused.output
 
 
-def test_a_null_feature_stops_the_build_naming_the_column(tmp_path):
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    shutil.copy(SAMPLE_DIR / "transactions.parquet", landing)
-    profiles = pd.read_parquet(SAMPLE_DIR / "user_profiles.parquet")
-    profiles["age"] = profiles["age"].astype("Int64")
-    profiles.loc[profiles.user_id == profiles.user_id.iloc[0], "age"] = pd.NA
-    profiles.to_parquet(landing / "user_profiles.parquet", index=False)
+NULL_AGE_FOR_ONE_USER = (
+    "        case\n"
+    "            when per_user.user_id = (select min(user_id) from per_user)\n"
+    "                then cast(null as bigint)\n"
+    "            else user_profiles.age\n"
+    "        end as age,\n")
 
-    run = run_dbt(tmp_path / "run", landing)
+
+def with_a_rule_that_nulls_a_feature(tmp_path: Path) -> Path:
+    """A copy of the project whose user_features gives one user a null age
+    (as a faulty rule edit would): the data checks upstream all pass, and
+    only the mart's contract can stop it."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED, symlinks=True)
+    model = copy / "models" / "marts" / "user_features.sql"
+    text = model.read_text()
+    assert text.count("        user_profiles.age,\n") == 1
+    model.write_text(text.replace("        user_profiles.age,\n", NULL_AGE_FOR_ONE_USER))
+    return copy
+
+
+def test_a_null_feature_stops_the_build_naming_the_column(tmp_path):
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR,
+                  project=with_a_rule_that_nulls_a_feature(tmp_path))
     assert run.returncode != 0
     assert "NOT NULL constraint failed: user_features" in run.output
     assert ".age" in run.output

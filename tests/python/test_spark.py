@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import PROJECT_ROOT, SAMPLE_DIR, copy_landing, generate, side_env
+from test_checks import with_a_rule_that_nulls_a_feature
 from reference_pipeline import assert_frames_match, features_from_landing
 
 # Models that run on DuckDB only (docs/scaling.md), and the one that stands
@@ -48,8 +49,10 @@ class SparkRun:
         return json.loads((self.target_dir / "manifest.json").read_text())
 
 
-def spark_build(workdir: Path, raw_dir: Path, output_dir: Path | None = None) -> SparkRun:
-    """One `scripts/run_pipeline.py --target spark` run, isolated under workdir."""
+def spark_build(workdir: Path, raw_dir: Path, output_dir: Path | None = None,
+                project: Path = PROJECT_ROOT) -> SparkRun:
+    """One `scripts/run_pipeline.py --target spark` run, isolated under
+    workdir; `project` runs a copy of the project instead."""
     bin_dir = side_env("spark")
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -65,7 +68,7 @@ def spark_build(workdir: Path, raw_dir: Path, output_dir: Path | None = None) ->
         [str(bin_dir / "python"), "scripts/run_pipeline.py", "--target", "spark",
          "--bin-dir", str(bin_dir), "--raw-data-dir", str(raw_dir),
          "--output-dir", str(output_dir or workdir / "output")],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        cwd=project, env=env, capture_output=True, text=True, timeout=1800)
     run = SparkRun(workdir, process)
     if output_dir:
         run.output_dir = output_dir
@@ -195,13 +198,10 @@ def test_planted_defect_fails_an_error_check_on_spark_and_publishes_nothing(
 def test_a_null_feature_stops_the_spark_build_naming_the_column(tmp_path):
     # Spark's Parquet tables cannot hold the contract's NOT NULL: the
     # post-hook counts the not_null columns of the written table instead.
+    # A faulty rule edit gives one user a null age (test_checks).
     landing = copy_landing(SAMPLE_DIR, tmp_path / "landing")
-    profiles = pd.read_parquet(landing / "user_profiles.parquet")
-    profiles["age"] = profiles["age"].astype("Int64")
-    profiles.loc[profiles.index[0], "age"] = pd.NA
-    profiles.to_parquet(landing / "user_profiles.parquet", index=False)
-
-    run = spark_build(tmp_path / "run", landing)
+    run = spark_build(tmp_path / "run", landing,
+                      project=with_a_rule_that_nulls_a_feature(tmp_path))
     assert run.returncode != 0
     assert "user_features.age has 1 null value(s), but its contract says not_null" \
         in run.output, run.output[-5000:]

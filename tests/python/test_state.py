@@ -86,7 +86,7 @@ def test_a_failed_load_is_taken_back_by_the_next_run(tmp_path):
     # A batch that fails an output check: nothing is published, and the
     # load does not commit.
     bad = batches[1].copy()
-    bad.loc[bad.index[0], "amount"] = 1e12
+    bad.loc[bad.index[0], "amount"] = 9e11
     deliver(landing, "batch_2.parquet", bad)
     failed = run_dbt(tmp_path / "run", landing)
     assert failed.returncode != 0
