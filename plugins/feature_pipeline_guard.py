@@ -278,14 +278,25 @@ BIGINT_MAX = 2 ** 63 - 1
 DOUBLE_LIMIT = "1e12"
 
 
+def _csv_header(path: Path) -> bytes:
+    """A CSV file's header line, read no further than 1 MiB; a file whose
+    lines end with a carriage return alone is refused (its rows would read
+    as one line)."""
+    with open(path, "rb") as handle:
+        header = handle.readline(1 << 20)
+    if b"\r" in header.rstrip(b"\n").rstrip(b"\r"):
+        raise LandingError(f"{path}: its lines end with a carriage return alone; "
+                           "save it with \\n (or \\r\\n) line ends.")
+    return header
+
+
 def _file_columns(path: Path, fmt: str, contract: dict) -> dict:
     """A file's columns and kinds as its inspection gives them, read from
     the Parquet footer or the CSV header only."""
     if fmt == "parquet":
         schema = pq.read_schema(path)
         return {c: _parquet_kind(schema.field(c).type) for c in schema.names}
-    with open(path, "rb") as handle:
-        header = handle.readline().decode("utf-8-sig").rstrip("\r\n")
+    header = _csv_header(path).decode("utf-8-sig").rstrip("\r\n")
     return {c.strip().strip('"'): contract.get(c.strip().strip('"'), "VARCHAR")
             for c in header.split(",")}
 
@@ -444,8 +455,7 @@ _CSV_HINT = {
 
 
 def _inspect_csv(path: Path, contract: dict) -> dict:
-    with open(path, "rb") as handle:
-        header = handle.readline()
+    header = _csv_header(path)
     try:
         # utf-8-sig: a byte-order mark is not part of the first name.
         columns = [c.strip().strip('"') for c in
@@ -476,8 +486,10 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
                 f"{sql_string(exact_path(path))}, header = true, all_varchar = true, "
                 "store_rejects = true) with ordinality").fetchall()[0]
         except duckdb.Error as error:
+            # The first line of DuckDB's message, kept short: it may quote
+            # a whole row.
             raise LandingError(f"{path} cannot be read as CSV: "
-                               f"{str(error).splitlines()[0]}") from None
+                               f"{str(error).splitlines()[0][:300]}") from None
         rejects = connection.sql(
             "select line, error_type, error_message "
             "from reject_errors order by line limit 1").fetchall()

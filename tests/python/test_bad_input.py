@@ -587,3 +587,14 @@ def test_a_null_category_keeps_its_amounts_with_a_warning(parquet_case):
     assert_frames_match(
         pd.read_parquet(parquet_case.output / "user_features.parquet"),
         features_from_landing(parquet_case.landing))
+
+
+def test_a_csv_with_carriage_return_line_ends_stops_the_run(csv_case):
+    """Old Mac line ends (a carriage return alone): refused in one short
+    sentence, not read as one line whose every row the parser would quote."""
+    path = csv_case.transactions()
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    run = csv_case.run()
+    csv_case.assert_stops(run, f"{path}: its lines end with a carriage return alone; "
+                               "save it with \\n (or \\r\\n) line ends.")
+    assert max(len(line) for line in run.output.splitlines()) < 2000
