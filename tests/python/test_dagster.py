@@ -291,6 +291,52 @@ def stops_on_sigterm(process: subprocess.Popen) -> bool:
     return True
 
 
+def copy_with_dagster_env(tmp_path: Path, dagster_bin: Path) -> Path:
+    """A fresh copy of the project that shares the installed .venv-dagster,
+    so the README's make targets run as written without installing it again."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, copy, ignore=IGNORED, symlinks=True)
+    (copy / ".venv-dagster").symlink_to(dagster_bin.parent)
+    return copy
+
+
+def test_make_orchestrate_serves_dagster_and_stops_on_sigterm(tmp_path, dagster_bin):
+    """`make orchestrate` as the README writes it, on a fresh copy: the UI
+    answers on DAGSTER_PORT, and the whole process group ends on SIGTERM."""
+    copy = copy_with_dagster_env(tmp_path, dagster_bin)
+    port = free_port()
+    env = dagster_env(tmp_path / "dev", SAMPLE_DIR, DAGSTER_PORT=str(port),
+                      HOME=str(tmp_path))
+    del env["DAGSTER_HOME"]  # make orchestrate sets its own: local/dagster
+    log = tmp_path / "orchestrate.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(["make", "orchestrate"], cwd=copy, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for(lambda: answers(port), "the Dagster UI", process, log)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)  # a bound against a hang, not a timing
+                stopped = True
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                stopped = False
+    assert stopped, log.read_text()[-3000:]
+    assert (copy / "local" / "dagster" / "dagster.yaml").is_file()
+    assert (copy / "target" / "dagster" / "manifest.json").is_file()
+
+
+def answers(port: int) -> bool:
+    """Whether a Dagster webserver answers on the port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info",
+                                    timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def test_a_production_deployment_runs_the_sensor_and_stops_on_sigterm(tmp_path, dagster_bin):
     """As docs/orchestration.md deploys it, on a fresh copy: the manifest
     prepared by dagster-dbt's prepare command (`make dagster-prepare`), then
@@ -298,11 +344,10 @@ def test_a_production_deployment_runs_the_sensor_and_stops_on_sigterm(tmp_path, 
     The daemon's landing sensor runs the job for the first batch, and again
     for a batch dropped later; the second run publishes what the lesson's
     pandas computes from both. Both processes end on SIGTERM."""
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=IGNORED, symlinks=True)
+    copy = copy_with_dagster_env(tmp_path, dagster_bin)
+    # The README's command as written.
     prepare = subprocess.run(
-        [str(dagster_bin / "dagster-dbt"), "project", "prepare-and-package",
-         "--file", str(copy / DEFINITIONS.with_name("project.py"))],
+        ["make", "dagster-prepare"],
         cwd=copy, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         capture_output=True, text=True, timeout=600)
     assert prepare.returncode == 0, prepare.stdout + prepare.stderr
@@ -318,6 +363,11 @@ def test_a_production_deployment_runs_the_sensor_and_stops_on_sigterm(tmp_path, 
     env = dagster_env(workdir, landing, LANDING_SENSOR_SECONDS="5", HOME=str(tmp_path))
     output = workdir / "output"
     definitions = str(copy / DEFINITIONS)
+    # The storage first, as the recipe says: the two processes share it.
+    migrate = subprocess.run([str(dagster_bin / "dagster"), "instance", "migrate"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     port = free_port()
     daemon_log, web_log = workdir / "daemon.log", workdir / "webserver.log"
     with open(daemon_log, "w") as daemon_out, open(web_log, "w") as web_out:
@@ -336,15 +386,7 @@ def test_a_production_deployment_runs_the_sensor_and_stops_on_sigterm(tmp_path, 
             delivered.iloc[half:].to_parquet(landing / "transactions" / "batch_2.parquet",
                                              index=False)
             wait_for(lambda: len(runs()) >= 2, "the run for the new batch", daemon, daemon_log)
-
-            def answers() -> bool:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info",
-                                                timeout=5) as response:
-                        return response.status == 200
-                except OSError:
-                    return False
-            wait_for(answers, "the webserver", web, web_log)
+            wait_for(lambda: answers(port), "the webserver", web, web_log)
         finally:
             daemon_stopped = stops_on_sigterm(daemon)
             web_stopped = stops_on_sigterm(web)
