@@ -37,6 +37,8 @@ for name, value in {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }.items():
     os.environ.setdefault(name, value)
+# Prefect's database lives there; on a fresh clone the folder is not there yet.
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 from prefect import flow, serve, task  # noqa: E402
 from prefect.settings import PREFECT_API_URL  # noqa: E402

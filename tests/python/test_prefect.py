@@ -106,3 +106,20 @@ def test_serving_without_a_prefect_server_is_refused_with_one_sentence(tmp_path)
         "Serving the daily schedule needs a Prefect server: start one with "
         "`python orchestration/prefect/feature_pipeline_flow.py --server` and "
         "set PREFECT_API_URL=http://127.0.0.1:4200/api."]
+
+
+def test_the_readmes_command_runs_the_flow_once(tmp_path):
+    """`.venv-prefect/bin/python orchestration/prefect/feature_pipeline_flow.py
+    --once`, as the README writes it, on a fresh copy of the project: one run
+    that publishes what `make build` publishes and records it."""
+    bin_dir = side_env("prefect")
+    project = project_copy(tmp_path, "prefect")
+    env = scheduler_env(RETRY_DELAY_SECONDS)
+    process = subprocess.run(
+        [str(bin_dir / "python"), "orchestration/prefect/feature_pipeline_flow.py", "--once"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    output_dir = project / env["OUTPUT_DIR"]
+    assert [run["status"] for run in runs(output_dir)] == ["passed_with_warnings"]
+    assert sha256(output_dir / "user_features.parquet") == \
+        sha256(reference_build(project, tmp_path))
