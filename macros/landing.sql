@@ -74,11 +74,8 @@
     {%- if latest.rows | length == 0 -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
     {%- endif -%}
-    {%- set codes = {} -%}
-    {%- for row in latest.rows -%}
-        {%- do codes.update({row[6]: row[7]}) -%}
-    {%- endfor -%}
-    {%- if codes[codes.keys() | max] != history_code() -%}
+    {%- if (latest.rows | sort(attribute='load_id') | last)['history_code']
+            != history_code() -%}
         {{ return({'reason': 'stg_transaction_deliveries, a macro it calls'
                    ~ ' or the transactions landing contract changed since'
                    ~ ' the last load'}) }}
@@ -157,17 +154,13 @@
         reads again. That is the rows of an earlier load that never
         committed (it had this load's number: its run failed or stopped),
         or every row when this run reads every file (a rebuild, or a
-        command that loads nothing). The plan says which. -#}
+        command that loads nothing: loads_onto_history says which). -#}
     {%- set plan = source('landing', 'files') -%}
     {%- if is_incremental() %}
     delete from {{ this }}
-    where
-        _load_id >= (select min(load_id) from {{ plan }})
-        or exists (
-            select 1
-            from {{ plan }}
-            where dataset = 'transactions' and load_mode in ('rebuild', 'full')
-        )
+    {%- if loads_onto_history() %}
+    where _load_id >= (select min(load_id) from {{ plan }})
+    {%- endif %}
     {%- endif %}
 {% endmacro %}
 

@@ -350,10 +350,7 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> list
         # Rows count from 1, as a spreadsheet or pandas' iloc + 1 would.
         raise LandingError(f"{path}, row {row + 1}, column '{column}': "
                            f"{value} {reason}.")
-    rounding = answer[2 * len(invalid):]
-    # Rows count from 1, as in the errors.
-    return [[column, rounding[3 * i], rounding[3 * i + 1] + 1, rounding[3 * i + 2]]
-            for i, column in enumerate(fractional) if rounding[3 * i]]
+    return _rounded(fractional, answer[2 * len(invalid):])
 
 
 def _rounding_measures(number: str, position: str) -> str:
@@ -363,6 +360,14 @@ def _rounding_measures(number: str, position: str) -> str:
     return (f"count(*) filter (where {rounded}), "
             f"min({position}) filter (where {rounded}), "
             f"arg_min({number}, {position}) filter (where {rounded})")
+
+
+def _rounded(columns: list[str], measured: tuple) -> list:
+    """The answers of _rounding_measures, one per column that has such
+    values: [column, count, position counted from 1 as in the errors
+    (Parquet row, CSV line), value]."""
+    return [[column, measured[3 * i], measured[3 * i + 1] + 1, measured[3 * i + 2]]
+            for i, column in enumerate(columns) if measured[3 * i]]
 
 
 def rounding_warnings(path: str, rounded: list, what: str) -> list[str]:
@@ -513,12 +518,9 @@ def _inspect_csv(path: Path, contract: dict) -> dict:
         raise LandingError(f"{path}, line {row + 1}, column '{column}': "
                            f"'{value}' is not a valid {kind}"
                            f"{_CSV_HINT.get(kind, '')}.")
-    rounding = answer[1 + 2 * len(contract):]
-    # Lines count from 1 after the header line, as in the errors.
-    rounded = [[column, rounding[3 * i], rounding[3 * i + 1] + 1, rounding[3 * i + 2]]
-               for i, column in enumerate(fractional) if rounding[3 * i]]
     return {"columns": {c: contract.get(c, "VARCHAR") for c in columns},
-            "rows": answer[0], "rounded": rounded}
+            "rows": answer[0],
+            "rounded": _rounded(fractional, answer[1 + 2 * len(contract):])}
 
 
 def fingerprint(path: Path) -> str:

@@ -281,12 +281,18 @@ def wait_for(condition, what: str, process: subprocess.Popen, log: Path,
         time.sleep(2)
 
 
-def stops_on_sigterm(process: subprocess.Popen) -> bool:
-    process.send_signal(signal.SIGTERM)
+def stops_on_sigterm(process: subprocess.Popen, group: bool = False) -> bool:
+    """SIGTERM to the process (or its whole process group): whether it ends."""
+    def send(signum):
+        if group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+    send(signal.SIGTERM)
     try:
         process.wait(timeout=60)  # a bound against a hang, not a timing
     except subprocess.TimeoutExpired:
-        process.kill()
+        send(signal.SIGKILL)
         return False
     return True
 
@@ -315,13 +321,7 @@ def test_make_orchestrate_serves_dagster_and_stops_on_sigterm(tmp_path, dagster_
         try:
             wait_for(lambda: answers(port), "the Dagster UI", process, log)
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)  # a bound against a hang, not a timing
-                stopped = True
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                stopped = False
+            stopped = stops_on_sigterm(process, group=True)
     assert stopped, log.read_text()[-3000:]
     assert (copy / "local" / "dagster" / "dagster.yaml").is_file()
     assert (copy / "target" / "dagster" / "manifest.json").is_file()
