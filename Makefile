@@ -78,8 +78,17 @@ build: setup $(if $(SPARK),setup-spark)
 feature-store: setup-feast
 	FEAST_USAGE=False .venv-feast/bin/python feature_store/update.py
 
+# A port setting ($(1), default $(2)) that is not a port number stops the
+# recipe with one sentence naming it, before anything starts.
+define check_port
+	@port="$${$(1):-$(2)}"; case "$$port" in ''|*[!0-9]*|??????*) ok=no;; \
+	  *) if [ "$$port" -ge 1 ] && [ "$$port" -le 65535 ]; then ok=yes; else ok=no; fi;; esac; \
+	  if [ "$$ok" = no ]; then echo "$(1) is '$$port': give a port number from 1 to 65535, such as $(2)." >&2; exit 2; fi
+endef
+
 ## docs: generate the dbt docs and serve them (lineage graph) on DOCS_PORT
 docs: setup
+	$(call check_port,DOCS_PORT,8080)
 	$(BIN)/dbt docs generate
 	$(BIN)/dbt docs serve --port "$${DOCS_PORT:-8080}" --no-browser
 
@@ -91,6 +100,7 @@ docs: setup
 # RAW_DATA_DIR, OUTPUT_DIR and DUCKDB_PATH, as for every scheduler.
 DAGSTER_HOME_DIR := $(CURDIR)/local/dagster
 orchestrate: setup-dagster $(DAGSTER_HOME_DIR)/dagster.yaml
+	$(call check_port,DAGSTER_PORT,3000)
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) .venv-dagster/bin/dagster dev \
 		-f orchestration/dagster/definitions.py -h 127.0.0.1 -p "$${DAGSTER_PORT:-3000}"
 

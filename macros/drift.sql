@@ -71,7 +71,7 @@
 {% macro given_drift_baseline() %}
     {#- A baseline the user named: the var drift_baseline, or else the
         environment's DRIFT_BASELINE (taken literally); none when neither. -#}
-    {{ return(var('drift_baseline', none) or env_var('DRIFT_BASELINE', '') or none) }}
+    {{ return(setting('drift_baseline') or env_var('DRIFT_BASELINE', '') or none) }}
 {% endmacro %}
 
 

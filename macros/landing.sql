@@ -15,7 +15,16 @@
 {% macro landing_datasets() %}
     {#- Required columns and their types, per dataset (the var
         landing_contract in dbt_project.yml). -#}
-    {{ return(var('landing_contract')) }}
+    {%- set contract = setting('landing_contract') -%}
+    {%- if contract is not mapping
+           or not (contract.get('transactions') is mapping
+                   and contract.get('user_profiles') is mapping) -%}
+        {{ exceptions.raise_compiler_error(
+            "The dbt var landing_contract must map each dataset"
+            ~ " (transactions, user_profiles) to its columns and their types,"
+            ~ " got " ~ tojson(contract) ~ ".") }}
+    {%- endif -%}
+    {{ return(contract) }}
 {% endmacro %}
 
 

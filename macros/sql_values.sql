@@ -1,6 +1,7 @@
 {#
     The only ways a value from outside the SQL (a file name, a path, a dbt
-    var, a reference value) enters the SQL text the project writes. dbt's
+    var, a reference value) enters the SQL text the project writes, and the
+    one way the project reads a dbt var: `setting`, never as a template. dbt's
     own `string_literal` does not escape quotes, so a file named
     `O'Brien.parquet` would end the string early.
 #}
@@ -21,9 +22,23 @@
 {% endmacro %}
 
 
+{% macro setting(name, default=none) %}
+    {#- A dbt var's value, taken literally: the only place the project reads
+        a var. dbt renders a --vars string as a template when `var()` reads
+        it, so a value given on the command line is taken as typed, from
+        the invocation's arguments; otherwise the project's default
+        (dbt_project.yml), else `default`. -#}
+    {%- set given = invocation_args_dict.get('vars') or {} -%}
+    {%- if name in given -%}
+        {{- return(given[name]) -}}
+    {%- endif -%}
+    {{- return(var(name, default)) -}}
+{% endmacro %}
+
+
 {% macro number_var(name) %}
     {#- A dbt var that must be a number, checked before it enters the SQL. -#}
-    {%- set value = var(name) -%}
+    {%- set value = setting(name) -%}
     {%- if value is number and value is not boolean -%}
         {{- return(value) -}}
     {%- endif -%}

@@ -75,6 +75,16 @@ def check_settings(database_path: str, config: dict) -> None:
             raise RuntimeError(
                 f"{setting} is {str(value)!r}: give a whole number of threads "
                 "from 1 to 9999, such as 2.")
+    temp = config.get("temp_directory")
+    if temp and Path(temp).exists() and not Path(temp).is_dir():
+        raise RuntimeError(
+            f"DUCKDB_TEMP_DIRECTORY names the file {temp}: give a folder "
+            "DuckDB may spill to, such as .duckdb_tmp.")
+    progress = os.environ.get("LANDING_PROGRESS_SECONDS", "5")
+    if not re.fullmatch(r"\s*\d{1,6}(\.\d*)?\s*", progress):
+        raise RuntimeError(
+            f"LANDING_PROGRESS_SECONDS is {progress!r}: give a number of "
+            "seconds, such as 5.")
     path = Path(database_path)
     if path.is_dir():
         raise RuntimeError(
@@ -97,7 +107,9 @@ def acquire_run_lock(database_path: str, held: str = "the database",
     on Spark its folder) for this process's life: one run at a time."""
     if not database_path or database_path == ":memory:":
         return
-    lock_path = os.path.abspath(database_path) + ".lock"
+    # Beside the file itself: a database reached through a symbolic link is
+    # the same database, and DuckDB locks the file, not the name.
+    lock_path = os.path.realpath(database_path) + ".lock"
     if lock_path in _held_locks:
         return
     try:

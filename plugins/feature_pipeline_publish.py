@@ -27,10 +27,13 @@ The history snapshot's date is that of the latest transaction the features
 were computed from (not the wall clock), so a re-run on the same data
 overwrites its own partition.
 """
+import contextlib
 import json
 import os
+import re
 import uuid
 
+import duckdb
 import pyarrow.parquet as pq
 from feature_pipeline_guard import exact_path, sha256_of
 from feature_pipeline_lineage import (LINEAGE_NAME, TEMP_SUFFIX,
@@ -65,6 +68,23 @@ def write_checked(session, relation, expected_rows, path):
     if rows != expected_rows:
         raise PublishError(f"{path} was read back with {rows} rows, expected "
                            f"{expected_rows}; nothing was published.")
+
+
+@contextlib.contextmanager
+def write_failures_named(output_dir, outcome):
+    """A write that fails (a full disk, a failing device) as one sentence:
+    DuckDB says it in a JSON blob, the OS with an errno. ``outcome`` says
+    what the run left published."""
+    try:
+        yield
+    except (OSError, duckdb.IOException) as error:
+        if isinstance(error, OSError) and error.strerror:
+            reason = error.strerror
+        else:
+            code = re.search(r'"errno":\s*"?(\d+)', str(error))
+            reason = os.strerror(int(code[1])) if code else str(error)[:200]
+        raise PublishError(f"OUTPUT_DIR: cannot write in {output_dir} "
+                           f"({reason.lower()}); {outcome}") from None
 
 
 def remove_stale_temp_files(directory):
@@ -170,6 +190,16 @@ def supersede_later_snapshots(history_dir, as_of_date):
     return moved
 
 
+@contextlib.contextmanager
+def _removing(staged):
+    """Whatever happens, no staged temporary file is left behind."""
+    try:
+        yield
+    finally:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+
+
 def publish(session, features, plan, ranges, output_dir, target_path,
             variables, publisher, run_id=None):
     """Publish ``features`` (a relation of the tested mart); ``plan`` holds
@@ -197,7 +227,9 @@ def publish(session, features, plan, ranges, output_dir, target_path,
                  *[t.with_name(n) for t, _ in targets for n in (FILE_NAME, LINEAGE_NAME)])
     staged = []
     changed = False
-    try:
+    with write_failures_named(output_dir, "nothing was published, and the "
+                              "published files are as they were."), \
+            _removing(staged):
         for target, relation in targets:
             writable_folder(target.parent)
             remove_stale_temp_files(target.parent)
@@ -215,14 +247,13 @@ def publish(session, features, plan, ranges, output_dir, target_path,
             replace_file(temp, target)
             changed = True
         superseded = supersede_later_snapshots(history_dir, as_of_date)
-    finally:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
 
     stale = [target for target, _ in targets if not lineage_matches(target)]
-    if stale:
-        shared = lineage_document(plan, ranges, target_path, variables,
-                                  publisher, run_id)
+    with write_failures_named(output_dir, "the features were published, "
+                              "their lineage file was not: the next run "
+                              "writes it."):
+        shared = stale and lineage_document(plan, ranges, target_path,
+                                            variables, publisher, run_id)
         for target in stale:
             document = dict(shared, output=describe_output(
                 session, target, feature_timestamp.isoformat()))

@@ -14,7 +14,11 @@ with gate as (
         {{ sql_literal(flags.WHICH) }} as command,
         {{ 'false' if refusal else 'true' }} as may_publish,
         {{ sql_literal(refusal) if refusal else 'cast(null as string)' }}
-            as refusal
+            as refusal,
+        {#- The folders this invocation reads and publishes to, taken
+            literally (macros/paths.sql): the publish step reads them here. #}
+        {{ sql_literal(pipeline_path('raw_data_dir')) }} as raw_data_dir,
+        {{ sql_literal(pipeline_path('output_dir')) }} as output_dir
 )
 
 select * from gate

@@ -60,11 +60,12 @@ def refuse_unless_loaded_from_plan(plan, ranges, profiles, root):
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    output_dir = Path(dbt.config.get("output_dir"))
     target_path = Path(dbt.config.get("target_path"))
     gate = dbt.ref("publish_gate")
-    invocation, refusal = rows_of(
-        gate, "select invocation_id, refusal from this")[0]
+    invocation, refusal, raw_data_dir, output_dir = rows_of(
+        gate, "select invocation_id, refusal, raw_data_dir, output_dir"
+              " from this")[0]
+    output_dir = Path(output_dir)
     if invocation != get_invocation_id():
         refusal = ("this selection leaves out publish_gate, which checks "
                    "that everything the features depend on was built and "
@@ -93,7 +94,7 @@ def model(dbt, session):
         deliveries, "select _source_file, min(transacted_at), "
                     "max(transacted_at) from this group by 1")}
     refuse_unless_loaded_from_plan(plan, ranges, profiles, root)
-    variables = {"raw_data_dir": dbt.config.get("raw_data_dir"),
+    variables = {"raw_data_dir": raw_data_dir,
                  "output_dir": str(output_dir)}
     return record(publish(session, features, plan, ranges, output_dir,
                           target_path, variables, PUBLISHER, get_invocation_id()))

@@ -73,6 +73,16 @@ def test_second_run_fails_at_once_and_first_finishes(tmp_path, landing,
     assert "Another run" in second.output
     assert f"holds the database {workdir / 'pipeline.duckdb'}" in second.output
     assert not (tmp_path / "output-2").exists()
+    # The same database reached through a symbolic link is the same database.
+    link = tmp_path / "linked.duckdb"
+    link.symlink_to(workdir / "pipeline.duckdb")
+    linked = run_dbt(tmp_path / "linked", landing, output_dir=tmp_path / "output-3",
+                     extra_env={"DUCKDB_PATH": str(link)})
+    assert first.poll() is None, "the first run ended before the linked one"
+    assert linked.returncode != 0
+    assert f"holds the database {link}" in linked.output, linked.output[-2000:]
+    assert "Traceback" not in linked.output
+    assert not (tmp_path / "output-3").exists()
 
     rest, _ = first.communicate(timeout=600)
     assert first.returncode == 0, rest

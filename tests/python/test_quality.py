@@ -229,6 +229,7 @@ def test_drift_is_zero_on_a_rerun_and_major_when_amounts_triple(tmp_path, landin
     blocked = run_dbt(tmp_path / "blocked", landing, output_dir=output,
                       extra_vars={"drift_blocks_publishing": True})
     assert blocked.returncode != 0
+    assert blocked.result("assert_no_major_drift_where_it_blocks_publishing")["status"] == "fail"
     assert "feature_drift_below_major" in blocked.output
     assert blocked.result("model.feature_pipeline.publish_user_features")["status"] == "skipped"
     assert published_digests(output) == after_shift

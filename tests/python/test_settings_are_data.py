@@ -1,6 +1,6 @@
-"""Paths are data: whatever characters a landing or output folder's name
-holds (`{{ }}`, quotes, backticks, `$`), make, the shell and dbt take it
-literally. A planted template or command would create a table or a file;
+"""Paths and vars are data: whatever characters a landing or output
+folder's name or a var holds (`{{ }}`, quotes, backticks, `$`), make, the
+shell and dbt take it literally. A planted template or command would create a table or a file;
 each test checks that nothing ran and that the run read and wrote exactly
 the folders named.
 """
@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import PROJECT_ROOT, SAMPLE_DIR, run_dbt
 
@@ -79,6 +80,57 @@ def test_dbt_takes_a_hostile_path_from_the_environment_literally(tmp_path):
     assert not (tmp_path / "out42").exists()
 
 
+def test_dbt_takes_hostile_vars_literally(tmp_path, sample_run):
+    """dbt renders a --vars string as a template when a project reads it
+    with var(); the project never does: paths given as vars are folders of
+    that name, and any other var holding template text is refused in one
+    sentence naming it."""
+    marker = uuid.uuid4().hex[:8]
+    landing = tmp_path / hostile_name(marker)
+    shutil.copytree(SAMPLE_DIR, landing)
+    output = tmp_path / "out{{ 6*7 }}"
+    run = run_dbt(tmp_path / "paths", landing, output_dir=output)
+    assert run.returncode == 0, run.output[-3000:]
+    nothing_ran(marker, tmp_path / "paths" / "pipeline.duckdb", tmp_path)
+    assert sha256(output / "user_features.parquet") == sha256(sample_run.published)
+    assert not (tmp_path / "out42").exists()
+
+    planted = "{{ run_query('create table main.pwned_var as select 1') }}"
+    for name, sentence in (
+            ("volume_sensitivity", "The dbt var volume_sensitivity must be a number"),
+            ("drift_psi_major", "The dbt var drift_psi_major must be a number"),
+            ("drift_blocks_publishing",
+             "The dbt var drift_blocks_publishing must be true or false"),
+            ("landing_contract", "The dbt var landing_contract"),
+            ("drift_baseline", f"The drift baseline {planted} (DRIFT_BASELINE")):
+        refused = run_dbt(tmp_path / name, SAMPLE_DIR, extra_vars={name: planted})
+        assert refused.returncode != 0, name
+        assert sentence in refused.output, (name, refused.output[-3000:])
+        assert "Traceback" not in refused.output, (name, refused.output[-3000:])
+        nothing_ran("var", tmp_path / name / "pipeline.duckdb")
+
+
+def test_the_project_reads_vars_only_through_setting():
+    """The rule behind the test above, for every var a later change adds:
+    `var()` is called in one place, the `setting` macro, and no property
+    file (rendered when dbt parses, where `setting` cannot be called)
+    reads a var at all."""
+    import re
+    calls = re.compile(r"(?<![\w.])var\s*\(")
+    found = []
+    files = [PROJECT_ROOT / "dbt_project.yml",
+             *[p for folder in ("models", "macros", "tests", "seeds", "snapshots",
+                                "analyses")
+               for p in (PROJECT_ROOT / folder).rglob("*")
+               if p.suffix in (".sql", ".yml", ".yaml", ".py", ".md")
+               and "python" not in p.parts]]
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if calls.search(line) and "`var()`" not in line:
+                found.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()}")
+    assert found == ["macros/sql_values.sql:35: {{- return(var(name, default)) -}}"], found
+
+
 def test_a_crafted_landing_contract_is_refused_before_any_sql(tmp_path):
     """Types come from an allow-list and names must be plain: a type or a
     name that holds SQL stops the run with one sentence naming the var."""
@@ -116,6 +168,9 @@ MALFORMED = [
     ("DUCKDB_THREADS", "0", "DUCKDB_THREADS is '0': give a whole number of threads"),
     ("DUCKDB_THREADS", "many", "DUCKDB_THREADS is 'many': give a whole number"),
     ("DBT_THREADS", "abc", "DBT_THREADS must be a whole number of threads"),
+    ("DUCKDB_TEMP_DIRECTORY", "{folder}/notes.csv",
+     "DUCKDB_TEMP_DIRECTORY names the file {folder}/notes.csv: give a folder"),
+    ("LANDING_PROGRESS_SECONDS", "soon", "LANDING_PROGRESS_SECONDS is 'soon': give a number"),
     ("DUCKDB_PATH", "{folder}", "DUCKDB_PATH names the folder {folder}: give a file"),
     ("DUCKDB_PATH", "{folder}/notes.csv",
      "DUCKDB_PATH names {folder}/notes.csv, which is not a DuckDB database file"),
@@ -131,6 +186,18 @@ def test_every_malformed_setting_is_one_sentence_naming_it(tmp_path):
         assert sentence.format(folder=tmp_path) in run.output, run.output[-2000:]
         assert "Traceback" not in run.output, (setting, run.output[-2000:])
     assert (tmp_path / "notes.csv").read_text() == "a,b\n1,2\n"
+
+    # The ports of the make targets that serve something, before anything starts.
+    for target, setting, value in (("docs", "DOCS_PORT", "http"),
+                                   ("docs", "DOCS_PORT", "80800"),
+                                   ("orchestrate", "DAGSTER_PORT", "3000x")):
+        process = subprocess.run(
+            ["make", "--no-print-directory", target, f"{setting}={value}"],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+        assert process.returncode != 0, (setting, value)
+        assert (f"{setting} is '{value}': give a port number from 1 to 65535"
+                in process.stderr), process.stdout[-2000:] + process.stderr[-2000:]
+        assert "Traceback" not in process.stderr
 
 
 def test_an_output_folder_that_is_a_file_or_holds_links_is_refused(tmp_path):
@@ -155,6 +222,48 @@ def test_an_output_folder_that_is_a_file_or_holds_links_is_refused(tmp_path):
            "through a link" in linked.output, linked.output[-3000:]
     assert list(elsewhere.iterdir()) == []
     assert not (output / "user_features.parquet").exists()
+
+
+# Runs the command with OUTPUT_DIR ($0) on a small disk of its own (a tmpfs
+# in a private mount namespace, no privilege needed) that already holds the
+# published files ($1), then filled up or made read-only ($2); prints the
+# files it ends with.
+SMALL_DISK = """
+mount -t tmpfs -o size=2m tmpfs "$0" && cp -a "$1"/. "$0"/ || exit 90
+case "$2" in
+  full) dd if=/dev/zero of="$0/filler" bs=4k 2>/dev/null ;;
+  read-only) mount -o remount,ro "$0" || exit 90 ;;
+esac
+shift 2
+"$@"
+status=$?
+rm -f "$0/filler"
+cd "$0" && find . -type f ! -name filler -exec sha256sum {} + | sort
+exit $status
+"""
+
+
+@pytest.mark.parametrize("disk, sentence", [
+    ("full", "OUTPUT_DIR: cannot write in {output} (no space left on device); "
+             "nothing was published, and the published files are as they were."),
+    ("read-only", "OUTPUT_DIR: {output} cannot be written by this user; "
+                  "nothing was published."),
+])
+def test_a_full_or_read_only_output_disk_is_one_sentence_and_publishes_nothing(
+        tmp_path, sample_run, disk, sentence):
+    published = {f"./{p.relative_to(sample_run.output_dir)}": sha256(p)
+                 for p in sample_run.output_dir.rglob("*") if p.is_file()}
+    output = tmp_path / "output"
+    output.mkdir()
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, output_dir=output,
+                  prefix=("unshare", "--user", "--map-root-user", "--mount",
+                          "sh", "-c", SMALL_DISK, str(output),
+                          str(sample_run.output_dir), disk))
+    assert run.returncode not in (0, 90), run.output[-3000:]
+    assert sentence.format(output=output) in run.output, run.output[-3000:]
+    left = dict(line.split()[::-1] for line in run.output.splitlines()
+                if line.startswith(tuple("0123456789abcdef")) and "  ./" in line)
+    assert left == published
 
 
 def test_glob_characters_in_names_are_read_as_the_exact_files(tmp_path):
