@@ -1,15 +1,16 @@
 {#
     The landing zone. Each dataset arrives as one Parquet file, one CSV file,
-    or a folder of either (one file per delivered batch). Before any model
-    runs, `register_landing_readers` (an on-run-start hook) asks the
-    `inspect_landing` function of the project's dbt-duckdb plugin
-    (plugins/feature_pipeline_guard.py) to check every file still to be read
-    against the contract below. If a file is unusable the run stops with one
-    sentence naming the file and column. Otherwise the hook defines the
-    DuckDB table macros the sources read (`landing_<dataset>()` and
-    `landing_files()`, the plan); it changes no table. The staging model
-    itself takes out the rows it reads again (`start_load`, its pre-hook):
-    docs/incremental.md tells the whole story.
+    or a folder of either (one file per delivered batch). The landing_plan
+    model is built first: when it is compiled, `plan_landing` asks the
+    inspector (on DuckDB the `inspect_landing` function of the project's
+    dbt-duckdb plugin, plugins/feature_pipeline_guard.py; on Spark the same
+    inspector, run before dbt starts) to check every file still to be read
+    against the contract below. If a file is unusable the model fails with
+    one sentence naming the file and column, and nothing downstream runs.
+    Otherwise the plan holds one row per file: what this run does with it.
+    The staging models read the files the plan names (`landing_rows`), and
+    stg_transaction_deliveries takes out the rows it reads again
+    (`start_load`, its pre-hook): docs/incremental.md tells the whole story.
 #}
 
 {% macro landing_datasets() %}
@@ -60,8 +61,8 @@
     {%- if log is none or deliveries is none -%}
         {{ return({'reason': 'nothing was loaded before'}) }}
     {%- endif -%}
-    {#- run_query, not get_columns_in_relation: that one opens a
-        transaction the hook's SQL would be rolled back with. -#}
+    {#- The log's columns from an empty result: a log kept from before
+        history_code was added lacks it. -#}
     {%- if 'history_code' not in run_query(
             "select * from " ~ log ~ " limit 0").column_names -%}
         {{ return({'reason': 'the load log predates history_code'}) }}
@@ -148,7 +149,7 @@
         again (a rebuild, or a command that loads nothing): then its earlier
         rows are neither read nor kept, so they may have another shape.
         Read from the plan when the model is compiled. -#}
-    {%- set plan = source('landing', 'files') -%}
+    {%- set plan = ref('landing_plan') -%}
     {%- if not (execute and is_incremental()) -%}{{ return(false) }}{%- endif -%}
     {{ return(run_query(
         "select count(*) = 0 from " ~ plan ~ " where dataset = 'transactions'"
@@ -164,7 +165,7 @@
         committed (it had this load's number: its run failed or stopped),
         or every row when this run reads every file (a rebuild, or a
         command that loads nothing: loads_onto_history says which). -#}
-    {%- set plan = source('landing', 'files') -%}
+    {%- set plan = ref('landing_plan') -%}
     {%- if is_incremental() %}
     delete from {{ this }}
     {%- if loads_onto_history() %}
@@ -174,101 +175,161 @@
 {% endmacro %}
 
 
-{% macro register_landing_readers() %}
-    {#- The on-run-start hook; Spark's form is in macros/spark_landing.sql. -#}
-    {{- return(adapter.dispatch('register_landing_readers')()) -}}
-{% endmacro %}
-
-
-{% macro default__register_landing_readers() %}
-    {{- engine_needs('register_landing_readers') -}}
-{% endmacro %}
-
-
-{% macro duckdb__register_landing_readers() %}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+{% macro plan_landing() %}
+    {#- The landing_plan model's rows, when it is compiled: every landing
+        file with what this run does with it. Stops the run, naming the file
+        and column, when a file cannot be read; logs what was found. -#}
     {%- set root = (pipeline_path('raw_data_dir') | string).rstrip('/') -%}
     {%- set loads = this_run_loads_transactions() -%}
+    {%- set load_id = next_load_id() -%}
+    {%- set code = history_code() -%}
+    {%- set answer = landing_answer(root, loads) -%}
+    {%- if answer.error -%}
+        {{ exceptions.raise_compiler_error(answer.error) }}
+    {%- endif -%}
+    {%- for warning in answer.warnings -%}
+        {{ log("WARNING: landing: " ~ warning, info=true) }}
+    {%- endfor -%}
+    {%- set rows = [] -%}
+    {%- for dataset, found in answer.datasets.items() -%}
+        {%- for file in found.files -%}
+            {%- do rows.append({
+                'dataset': dataset, 'path': file.path,
+                'file_format': found.format, 'row_count': file.rows,
+                'action': file.action, 'file_fingerprint': file.fingerprint,
+                'file_sha256': file.sha256 or none,
+                'load_mode': found.mode, 'load_reason': found.reason,
+                'landing_root': answer.root, 'load_id': load_id,
+                'history_code': code,
+                'first_load_to_check': load_id if loads else 0,
+                'file_columns': tojson(file.columns) if file.columns else none,
+                'invocation_id': invocation_id}) -%}
+        {%- endfor -%}
+        {%- do log_landing(dataset, found, root) -%}
+    {%- endfor -%}
+    {{ return(rows) }}
+{% endmacro %}
+
+
+{% macro log_landing(dataset, found, root) %}
+    {#- One line per dataset: what this run reads of it, and why. -#}
+    {%- set reading = found.files | selectattr('action', 'equalto', 'load') | list -%}
+    {%- set held = found.files | length - reading | length -%}
+    {%- if found.mode == 'incremental' -%}
+        {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " new file"
+               ~ ("" if reading | length == 1 else "s") ~ ", "
+               ~ reading | sum(attribute='rows') ~ " rows; "
+               ~ held ~ " file" ~ ("" if held == 1 else "s")
+               ~ " loaded before, in " ~ root ~ "; inspected " ~ found.inspected,
+               info=true) }}
+        {%- if found.missing -%}
+            {{ log("WARNING: landing: " ~ found.missing | length ~ " loaded file(s) of "
+                   ~ dataset ~ " are no longer in " ~ root ~ ", e.g. "
+                   ~ found.missing[0] ~ "; their rows are kept (a --full-refresh"
+                   ~ " would drop them).", info=true) }}
+        {%- endif -%}
+    {%- else -%}
+        {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " "
+               ~ found.format ~ " file(s), "
+               ~ reading | sum(attribute='rows') ~ " rows, in " ~ root
+               ~ (" (rebuilding: " ~ found.reason ~ ")" if found.mode == 'rebuild' else "")
+               ~ "; inspected " ~ found.inspected
+               ~ (" (" ~ (reading | length - found.inspected) ~ " were inspected"
+                  ~ " when they were loaded)"
+                  if found.inspected < reading | length else ""),
+               info=true) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro landing_answer(root, loads) %}
+    {#- The inspector's answer for the landing folder (parsed JSON): each
+        dataset's files, load mode and reason, or the error sentence. -#}
+    {{- return(adapter.dispatch('landing_answer')(root, loads)) -}}
+{% endmacro %}
+
+
+{% macro default__landing_answer(root, loads) %}
+    {{- engine_needs('landing_answer') -}}
+{% endmacro %}
+
+
+{% macro duckdb__landing_answer(root, loads) %}
     {#- A load reads only the files not committed before. A command that
         loads nothing reads every file (its checks see all of them), but
         inspects only those not committed before. -#}
     {%- set loaded = {'transactions': committed_transaction_loads(),
                       'read_all': not loads,
                       'output_dir': pipeline_path('output_dir')} -%}
-    {%- set load_id = next_load_id() -%}
-    {%- set code = history_code() -%}
-    {%- set inspection = run_query(
+    {{ return(fromjson(run_query(
         "select inspect_landing(" ~ sql_literal(root) ~ ", "
         ~ sql_literal(tojson(landing_datasets())) ~ ", "
         ~ sql_literal(tojson(loaded)) ~ ")"
-    ).columns[0].values()[0] -%}
-    {%- set answer = fromjson(inspection) -%}
-    {%- if answer.error -%}
-        {{ exceptions.raise_compiler_error(answer.error) }}
+    ).columns[0].values()[0])) }}
+{% endmacro %}
+
+
+{% macro landing_rows(dataset) %}
+    {#-
+        The rows of a landing dataset that this run reads, as a subquery:
+        the files of the source that landing_plan names for loading, each
+        row tagged with where it came from and this run's load number
+        (`_load_id`). Built when the calling model is compiled, from the
+        plan this invocation built: a model that would read an older plan
+        stops instead. A unit test gives these rows as the source's
+        fixture.
+    -#}
+    {%- set files = source('landing', dataset) -%}
+    {%- if model.resource_type == 'unit_test' -%}
+        {#- A unit test gives the landing rows as the source's fixture. -#}
+        {{ return(files) }}
     {%- endif -%}
-    {%- for warning in answer.warnings %}
-    {{ log("WARNING: landing: " ~ warning, info=true) }}
-    {%- endfor %}
+    {%- set plan = ref('landing_plan') -%}
+    {%- set contract = landing_datasets()[dataset] -%}
+    {%- if not execute -%}{{ return(files) }}{%- endif -%}
+    {%- set rows = run_query(
+        "select path, file_format, action, load_id, invocation_id, file_columns"
+        ~ " from " ~ plan ~ " where dataset = " ~ sql_literal(dataset)
+        ~ " order by path"
+    ).rows if landing_relation('landing_plan') is not none else [] -%}
+    {%- set building = flags.WHICH in ('build', 'run', 'retry')
+                       and model.unique_id in selected_resources -%}
+    {%- if building and (rows | length == 0 or rows[0][4] != invocation_id) -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ " reads the landing files that landing_plan names,"
+            ~ " and this invocation did not build landing_plan: run `dbt build`,"
+            ~ " or select it too (`dbt build --select +" ~ model.name ~ "+`).") }}
+    {%- endif -%}
+    {%- set reading = rows | selectattr(2, 'equalto', 'load') | list -%}
+    {%- set load_id = rows[0][3] if rows else 0 -%}
+    (
+        select
+            landing_reader.*,
+            cast({{ load_id }} as bigint) as _load_id
+        from ({{ landing_reader_sql(reading, contract) }}) as landing_reader
+    )
+{%- endmacro %}
 
-    {#- The rest is returned as the hook's SQL, so dbt runs and commits it. #}
-    {#- The rows of this run's checks: this load's, or every row for a
-        command that loads nothing. #}
-    create or replace macro first_load_to_check() as
-        {{ load_id if loads else 0 }};
 
-    {#- What this run found and does with each file: the landing_plan
-        model shows it. #}
-    create or replace macro landing_files() as table
-    select * from (values
-    {%- for dataset, found in answer.datasets.items() %}
-        {%- set outer = loop %}
-        {%- for file in found.files %}
-        ({{ sql_literal(dataset) }}, {{ sql_literal(file.path) }},
-         {{ sql_literal(found.format) }}, {{ file.rows }}::bigint,
-         {{ sql_literal(file.action) }},
-         {{ sql_literal(file.fingerprint) }},
-         {{ sql_literal(file.sha256) if file.sha256 else 'null' }},
-         {{ sql_literal(found.mode) }}, {{ sql_literal(found.reason) }},
-         {{ sql_literal(answer.root) }}, {{ load_id }}::bigint,
-         {{ sql_literal(code) }})
-        {{- "," if not (loop.last and outer.last) }}
-        {%- endfor %}
-    {%- endfor %}
-    ) as landing_files (
-        dataset, path, file_format, row_count, action, file_fingerprint,
-        file_sha256, load_mode, load_reason, landing_root, load_id,
-        history_code
-    );
+{% macro landing_reader_sql(files, contract) %}
+    {#- SQL reading the given landing files (plan rows: path, file_format,
+        …, file_columns), tagged with `_source_file` and
+        `_source_row_number`; no rows when there are no files. -#}
+    {{- return(adapter.dispatch('landing_reader_sql')(files, contract)) -}}
+{% endmacro %}
 
-    {%- for dataset, found in answer.datasets.items() %}
-    create or replace macro landing_{{ dataset }}() as table
-        select *, {{ load_id }}::bigint as _load_id
-        from ({{ found.reader_sql }});
-    {%- set reading = found.files | selectattr('action', 'equalto', 'load') | list %}
-    {%- set held = found.files | length - reading | length %}
-    {%- if found.mode == 'incremental' %}
-    {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " new file"
-           ~ ("" if reading | length == 1 else "s") ~ ", "
-           ~ reading | sum(attribute='rows') ~ " rows; "
-           ~ held ~ " file" ~ ("" if held == 1 else "s")
-           ~ " loaded before, in " ~ root ~ "; inspected " ~ found.inspected,
-           info=true) }}
-    {%- if found.missing %}
-    {{ log("WARNING: landing: " ~ found.missing | length ~ " loaded file(s) of "
-           ~ dataset ~ " are no longer in " ~ root ~ ", e.g. "
-           ~ found.missing[0] ~ "; their rows are kept (a --full-refresh"
-           ~ " would drop them).", info=true) }}
-    {%- endif %}
-    {%- else %}
-    {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " "
-           ~ found.format ~ " file(s), "
-           ~ reading | sum(attribute='rows') ~ " rows, in " ~ root
-           ~ (" (rebuilding: " ~ found.reason ~ ")" if found.mode == 'rebuild' else "")
-           ~ "; inspected " ~ found.inspected
-           ~ (" (" ~ (reading | length - found.inspected) ~ " were inspected"
-              ~ " when they were loaded)"
-              if found.inspected < reading | length else ""),
-           info=true) }}
-    {%- endif %}
-    {%- endfor %}
+
+{% macro default__landing_reader_sql(files, contract) %}
+    {{- engine_needs('landing_reader_sql') -}}
+{% endmacro %}
+
+
+{% macro duckdb__landing_reader_sql(files, contract) %}
+    {#- The plugin writes DuckDB's reader (exact paths, typed CSV fields). -#}
+    {{- return(run_query(
+        "select landing_reader("
+        ~ sql_literal(files[0][1] if files else 'parquet') ~ ", "
+        ~ sql_literal(tojson(files | map(attribute=0) | list)) ~ ", "
+        ~ sql_literal(tojson(contract)) ~ ")"
+    ).columns[0].values()[0]) -}}
 {% endmacro %}

@@ -257,25 +257,6 @@
 {%- endmacro %}
 
 
-{% macro landing_relation_sql(dataset) %}
-    {#- What the landing hook made of a landing dataset (or of `files`, the
-        plan), as something to select from. -#}
-    {{- return(adapter.dispatch('landing_relation_sql')(dataset)) -}}
-{% endmacro %}
-
-{% macro default__landing_relation_sql(dataset) %}
-    {{- engine_needs('landing_relation_sql') -}}
-{%- endmacro %}
-
-{% macro duckdb__landing_relation_sql(dataset) %}
-    landing_{{ dataset }}()
-{%- endmacro %}
-
-{% macro spark__landing_relation_sql(dataset) %}
-    global_temp.{{ dataset }}
-{%- endmacro %}
-
-
 {% macro check_contract_not_null() %}
     {#- A post-hook of contracted models: their not_null constraints, on an
         engine whose tables cannot hold them. -#}

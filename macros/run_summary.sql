@@ -51,17 +51,7 @@
     {%- set node = result.node -%}
     {%- if node.resource_type == 'test' -%}
         {%- set check = node.test_metadata.name if node.test_metadata else node.name -%}
-        {%- if node.sources -%}
-            {%- set dataset = node.sources[0][1] -%}
-            {#- The files read, by count and folder: a landing of hundreds
-                of files must not make a line of thousands of characters. -#}
-            {%- set read = run_query(
-                "select count(*), any_value(landing_root) from " ~ landing_relation_sql('files')
-                ~ " where action = 'load' and dataset = " ~ sql_literal(dataset)
-            ).rows[0] -%}
-            {%- set subject = "landing " ~ dataset ~ " (" ~ read[0]
-                ~ " file(s) read in " ~ read[1] ~ ")" -%}
-        {%- elif node.attached_node -%}
+        {%- if node.attached_node -%}
             {%- set subject = node.attached_node.split('.')[-1] -%}
         {%- else -%}
             {%- set subject = node.name -%}

@@ -1,17 +1,14 @@
 {#
-    The landing hook on Spark. The dbt-duckdb plugin cannot run inside
+    The landing files on Spark. The dbt-duckdb plugin cannot run inside
     Spark, so scripts/run_pipeline.py --target spark runs the same landing
     inspector before dbt starts (scripts/spark_target.py) and passes its
-    answer to a file named by SPARK_LANDING_FILE. This hook turns it into the global
-    temporary views the sources read (`global_temp.transactions`,
-    `global_temp.user_profiles` and `global_temp.files`, the plan), each
-    landing file read by Spark's own Parquet or CSV reader, and defines
-    first_load_to_check() for the row-accounting test. Spark builds read
-    every landing file: the staging history starts over on every load.
+    answer to a file named by SPARK_LANDING_FILE: the landing_plan model
+    reads it from there. The staging models read each landing file the plan
+    names with Spark's own Parquet or CSV reader. Spark builds read every
+    landing file: the staging history starts over on every load.
 #}
 
-{% macro spark__register_landing_readers() %}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+{% macro spark__landing_answer(root, loads) %}
     {%- set answer_file = env_var('SPARK_LANDING_FILE', '') -%}
     {%- if not answer_file -%}
         {{ exceptions.raise_compiler_error(
@@ -20,56 +17,32 @@
             ~ " spark) instead of dbt alone.") }}
     {%- endif -%}
     {#- Read by Spark as one row of text: the file names in it stay data. -#}
-    {%- set answer = fromjson(run_query(
+    {{ return(fromjson(run_query(
         "select value from text.`" ~ answer_file | replace('`', '``') ~ "`"
-    ).columns[0].values() | join('')) -%}
-    {%- set loads = this_run_loads_transactions() -%}
-    {%- set load_id = next_load_id() -%}
-    {%- set code = history_code() -%}
+    ).columns[0].values() | join(''))) }}
+{% endmacro %}
 
-    {%- do run_query(
-        "create or replace temporary function first_load_to_check()"
-        ~ " returns bigint return " ~ (load_id if loads else 0)) -%}
 
-    {%- set plan_rows = [] -%}
-    {%- for dataset, found in answer.datasets.items() -%}
-        {%- for file in found.files -%}
-            {%- do plan_rows.append(
-                "(" ~ sql_literal(dataset) ~ ", " ~ sql_literal(file.path) ~ ", "
-                ~ sql_literal(found.format) ~ ", cast(" ~ file.rows ~ " as bigint), "
-                ~ sql_literal(file.action) ~ ", " ~ sql_literal(file.fingerprint) ~ ", "
-                ~ (sql_literal(file.sha256) if file.sha256 else "cast(null as string)") ~ ", "
-                ~ sql_literal(found.mode) ~ ", " ~ sql_literal(found.reason) ~ ", "
-                ~ sql_literal(answer.root) ~ ", cast(" ~ load_id ~ " as bigint), "
-                ~ sql_literal(code) ~ ")") -%}
+{% macro spark__landing_reader_sql(files, contract) %}
+    {#- Each file by Spark's own reader, in the column order of the first
+        file, as one union; no rows when there are no files. -#}
+    {%- if not files -%}
+        {%- set columns = [] -%}
+        {%- for name, kind in contract.items() -%}
+            {%- do columns.append("cast(null as " ~ kind | lower | replace('varchar', 'string')
+                                  ~ ") as " ~ adapter.quote(name)) -%}
         {%- endfor -%}
+        {{ return("select " ~ columns | join(", ") ~ ", cast(null as string) as _source_file,"
+                  ~ " cast(null as bigint) as _source_row_number where false") }}
+    {%- endif -%}
+    {%- set columns = fromjson(files[0][5]) -%}
+    {%- set readers = [] -%}
+    {%- for file in files -%}
+        {%- do readers.append(spark_landing_file_reader(
+            model.name ~ '_' ~ loop.index, file[1], {'path': file[0]},
+            columns, contract)) -%}
     {%- endfor -%}
-    {%- do run_query(
-        "create or replace global temporary view files as select * from values "
-        ~ plan_rows | join(", ")
-        ~ " as landing_files (dataset, path, file_format, row_count, action,"
-        ~ " file_fingerprint, file_sha256, load_mode, load_reason, landing_root,"
-        ~ " load_id, history_code)") -%}
-
-    {%- set contract = landing_datasets() -%}
-    {%- for dataset, found in answer.datasets.items() -%}
-        {%- set reading = found.files | selectattr('action', 'equalto', 'load') | list -%}
-        {%- set readers = [] -%}
-        {%- for file in reading -%}
-            {%- do readers.append(spark_landing_file_reader(
-                dataset ~ '_' ~ loop.index, found.format, file,
-                reading[0].columns, contract[dataset])) -%}
-        {%- endfor -%}
-        {%- do run_query(
-            "create or replace global temporary view " ~ dataset
-            ~ " as select *, cast(" ~ load_id ~ " as bigint) as _load_id from ("
-            ~ readers | join(" union all ") ~ ")") -%}
-        {{ log("landing: " ~ dataset ~ " <- " ~ reading | length ~ " "
-               ~ found.format ~ " file(s), " ~ reading | sum(attribute='rows')
-               ~ " rows, in " ~ answer.root ~ "; inspected " ~ found.inspected,
-               info=true) }}
-    {%- endfor -%}
-    {{ return('') }}
+    {{ return(readers | join(" union all ")) }}
 {% endmacro %}
 
 

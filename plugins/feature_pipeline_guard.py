@@ -718,12 +718,17 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 datasets[dataset] = {
                     "format": fmt, "mode": plan["mode"],
                     "reason": plan["reason"], "inspected": 0, "files": skipped,
-                    "missing": plan["missing"],
-                    "reader_sql": empty_reader_sql(columns)}
+                    "missing": plan["missing"]}
                 continue
             # The files inspected now (a loaded file was inspected before).
             checked = [f for f in reading if f["columns"] is not None]
             first = checked[0] if checked else None
+            extra = [c for c in (first or {}).get("columns") or [] if c not in columns]
+            if extra:
+                # All batches share one schema (below): one warning.
+                warnings.append(
+                    f"{first['path']} has columns the landing contract does not "
+                    f"name ({', '.join(extra)}); they are not read.")
             # A new batch is held to the schema of the batches loaded before
             # (one of them, read from its header or footer): refused when it
             # arrives, not at a later rebuild.
@@ -748,13 +753,21 @@ def inspect_landing(root: str, contract_json: str, loaded_json: str) -> str:
                 "inspected": len(checked),
                 "files": sorted(reading + skipped, key=lambda f: f["path"]),
                 "missing": plan["missing"],
-                "reader_sql": landing_reader_sql(
-                    fmt, [f["path"] for f in reading], columns),
             }
         return json.dumps({"datasets": datasets, "warnings": warnings,
                            "root": str(root_path.resolve())})
     except LandingError as error:
         return json.dumps({"error": str(error)})
+
+
+def landing_reader(fmt: str, files_json: str, contract_json: str) -> str:
+    """``landing_reader_sql`` callable from SQL: the reader of the files a
+    landing plan names (JSON list), or no rows when it names none."""
+    files = json.loads(files_json)
+    contract = json.loads(contract_json)
+    if not files:
+        return empty_reader_sql(contract)
+    return landing_reader_sql(fmt, files, contract)
 
 
 def parquet_columns(path: str) -> str:
@@ -775,6 +788,9 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn) -> None:
         conn.create_function("inspect_landing", inspect_landing,
+                             [VARCHAR, VARCHAR, VARCHAR], VARCHAR,
+                             side_effects=True)
+        conn.create_function("landing_reader", landing_reader,
                              [VARCHAR, VARCHAR, VARCHAR], VARCHAR,
                              side_effects=True)
         conn.create_function("parquet_columns", parquet_columns,

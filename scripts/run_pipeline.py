@@ -125,7 +125,7 @@ def run_spark_steps(bin_dir: Path, full_refresh: bool, env: dict,
                             cwd=PROJECT_ROOT, env=env).returncode
     if status:
         return status
-    # The Spark hook reads the answer from the file (its names stay data,
+    # The landing_plan model reads the answer from the file (its names stay data,
     # never text dbt renders).
     status = subprocess.run(
         build_command(bin_dir / "dbt", full_refresh, "spark"),

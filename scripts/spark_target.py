@@ -7,8 +7,9 @@ scripts/run_pipeline.py runs them around `dbt build --target spark`:
   (plugins/feature_pipeline_guard.py) checks every landing file against the
   contract (the var landing_contract). A file it refuses stops the run with
   its one sentence, before Spark starts; otherwise it writes its answer
-  (files, format, row counts, hashes) as JSON, which the Spark landing hook
-  (macros/spark_landing.sql) turns into the views the sources read. Spark
+  (files, format, row counts, hashes) as JSON, which the landing_plan
+  model reads (macros/spark_landing.sql); the staging models read the files
+  it names. Spark
   builds read every landing file: the inspection covers them all.
 * ``publish``: after a build whose checks all passed, the tested
   `user_features_export` table Spark wrote is published by the publish step
@@ -103,10 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         for warning in answer["warnings"]:
             print(f"WARNING: landing: {warning}", file=sys.stderr)
-        for dataset in answer["datasets"].values():
-            dataset.pop("reader_sql")  # DuckDB's; the Spark hook writes its own
         Path(args.answer).parent.mkdir(parents=True, exist_ok=True)
-        # One line: the Spark hook reads it back as one row of text.
+        # One line: the landing_plan model reads it back as one row of text.
         Path(args.answer).write_text(json.dumps(answer))
         return 0
     try:

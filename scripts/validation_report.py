@@ -63,8 +63,6 @@ def stage_of(node: dict, run: RunResults) -> str:
         # holds the input as delivered); otherwise its layer decides.
         meta = (node.get("config") or {}).get("meta") or {}
         return meta.get("report_stage") or LAYER_STAGES.get(layer_of(node), "staging")
-    if node.get("sources"):
-        return "input"
     stages = {stage_of(run.node(parent), run)
               for parent in node["depends_on"]["nodes"] if parent.startswith("model.")}
     return next((stage for stage in ("drift", "output", "staging") if stage in stages),
@@ -91,10 +89,7 @@ class Database:
 
 def scope_of(node: dict, manifest: dict) -> tuple[str, str] | None:
     """The rows a test checked: its relation and its `where` config."""
-    if node.get("sources"):
-        _, table = node["sources"][0]
-        relation = f"landing_{table}()"
-    elif node.get("attached_node") in manifest["nodes"]:
+    if node.get("attached_node") in manifest["nodes"]:
         relation = f'main."{manifest["nodes"][node["attached_node"]]["alias"]}"'
     else:
         return None
@@ -125,12 +120,8 @@ class Counts:
         for (relation, where), columns in wanted.items():
             measures = ["count(*)"] + [
                 f'count(*) filter (where "{column}" is null)' for column in columns]
-            query = f"select {', '.join(measures)} from {relation} where {where}"
-            if relation.startswith("landing_") and not columns:
-                # Rows of landing files: counted by the landing hook already.
-                query = ("select sum(row_count) from main.landing_plan "
-                         f"where action = 'load' and dataset = '{relation[8:-2]}'")
-            rows = database.query(query)
+            rows = database.query(
+                f"select {', '.join(measures)} from {relation} where {where}")
             if rows:
                 self.counts[(relation, where)] = {
                     "rows": rows[0][0], **dict(zip(columns, rows[0][1:]))}
@@ -214,9 +205,7 @@ def check_lines(run: RunResults, database: Database) -> list[dict]:
         else:
             meta = node.get("test_metadata") or {}
             check = meta.get("name") or node["name"]
-            if node.get("sources"):
-                subject = f"landing.{node['sources'][0][1]}"
-            elif node.get("attached_node"):
+            if node.get("attached_node"):
                 subject = node["attached_node"].split(".")[-1]
             else:
                 subject = "(singular) " + node["name"]

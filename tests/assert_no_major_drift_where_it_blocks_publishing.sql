@@ -5,14 +5,14 @@
     literally (`setting`). Returns the features that drifted that far.
 -#}
 
-{{ config(severity='error') }}
-
 {%- set blocks = setting('drift_blocks_publishing') %}
 {%- if not (blocks is sameas true or blocks is sameas false) %}
     {{ exceptions.raise_compiler_error(
         "The dbt var drift_blocks_publishing must be true or false, got "
         ~ tojson(blocks) ~ ".") }}
 {%- endif %}
+
+{{ config(severity='error' if blocks else 'warn') }}
 
 with drift as (
     select

@@ -40,7 +40,7 @@ with transactions as (
         _source_file,
         _source_row_number,
         _load_id
-    from {{ source('landing', 'transactions') }}
+    from {{ landing_rows('transactions') }} as landing_transactions
 ),
 
 typed as (

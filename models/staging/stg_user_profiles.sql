@@ -8,7 +8,7 @@ with user_profiles as (
         account_age_days,
         is_premium,
         _source_file
-    from {{ source('landing', 'user_profiles') }}
+    from {{ landing_rows('user_profiles') }} as landing_user_profiles
 ),
 
 typed as (

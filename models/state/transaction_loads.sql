@@ -2,7 +2,7 @@
     The load log: one row per transaction file per committed load. A load
     commits here only when its run published, that is when every
     error-severity check of the run passed (this model runs after
-    publish_user_features). The landing hook reads it to decide what the
+    publish_user_features). The landing plan reads it to decide what the
     next run loads; rows of a load that never reached this log are taken
     back by the next run. Never rebuilt (`full_refresh: false`): it keeps the
     history of every load, rebuilds included.

@@ -179,8 +179,8 @@ def test_extra_column_warns_and_goes_on(parquet_case):
     pd.read_parquet(path).assign(coupon="none").to_parquet(path, index=False)
     run = parquet_case.run()
     parquet_case.assert_goes_on(
-        run, "WARNING: check expect_table_columns_to_match_set on landing "
-             "transactions")
+        run, f"WARNING: landing: {path} has columns the landing contract does "
+             "not name (coupon); they are not read.")
     assert_frames_match(pd.read_parquet(parquet_case.output / "user_features.parquet"),
                         features_from_landing(parquet_case.landing))
 
@@ -279,7 +279,7 @@ def test_unknown_category_and_region_are_kept_and_warned(parquet_case):
         run,
         "WARNING: check relationships on stg_transaction_deliveries, column "
         "category",
-        "WARNING: check relationships on landing user_profiles",
+        "WARNING: check relationships on stg_user_profiles, column region",
     )
     published = pd.read_parquet(parquet_case.output / "user_features.parquet")
     assert_frames_match(published, features_from_landing(parquet_case.landing))

@@ -63,7 +63,7 @@ def test_second_run_fails_at_once_and_first_finishes(tmp_path, landing,
                                                     reference_run):
     workdir = tmp_path / "shared"
     first = start_build(workdir, landing, tmp_path / "output")
-    wait_for_line(first, "START hook: feature_pipeline.on-run-start")
+    wait_for_line(first, "START sql table model main.landing_plan")
 
     second = run_dbt(workdir, landing, output_dir=tmp_path / "output-2")
     # "At once" means without waiting for the first: the second run has
@@ -91,7 +91,7 @@ def test_second_run_fails_at_once_and_first_finishes(tmp_path, landing,
 
 
 @pytest.mark.parametrize("marker", [
-    "START hook: feature_pipeline.on-run-start",           # while loading
+    "START sql table model main.landing_plan",            # while inspecting
     "START sql incremental model main.stg_transaction_deliveries",  # staging
     "START sql table model main.user_features",           # building the mart
     "START python table model main.publish_user_features",  # publishing

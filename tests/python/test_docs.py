@@ -81,10 +81,12 @@ def test_lineage_runs_from_every_source_to_the_ml_exposure(manifest):
                     "source.feature_pipeline.landing.user_profiles"]
     for source in data_sources:
         assert reaches(source, exposure["unique_id"]), source
-    # What the landing hook planned feeds the load log and the lineage.
-    for node in ("model.feature_pipeline.transaction_loads",
-                 "model.feature_pipeline.publish_user_features"):
-        assert reaches("source.feature_pipeline.landing.files", node)
+    # The landing plan, a model, names what staging reads; it feeds the
+    # load log and the lineage file.
+    for node in ("stg_transaction_deliveries", "stg_user_profiles",
+                 "transaction_loads", "publish_user_features"):
+        assert reaches("model.feature_pipeline.landing_plan",
+                       f"model.feature_pipeline.{node}"), node
     # The path goes through every layer.
     for model in ("stg_transaction_deliveries", "stg_transactions",
                   "int_category_medians", "int_transactions_enriched",

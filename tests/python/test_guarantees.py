@@ -102,6 +102,25 @@ def test_no_selection_or_command_but_a_full_one_publishes(analyst):
     assert line["published_sha256"] == sha256(publishing.published)
 
 
+def test_everything_the_database_holds_is_a_node_of_the_graph(analyst):
+    """State one can see: no hook makes objects. Every table and view in the
+    database is a model, a seed or a check's stored failures, and it holds
+    no function or macro of its own (the landing files are read through the
+    landing_plan model, not through objects a hook defines)."""
+    project, workdir, first = analyst
+    manifest = json.loads((first.target_dir / "manifest.json").read_text())
+    hooks = [n for n in manifest["nodes"].values() if n["resource_type"] == "operation"
+             and "on-run-start" in n["unique_id"]]
+    assert hooks == []
+    nodes = {(n["schema"], n["alias"]) for n in manifest["nodes"].values()
+             if n["resource_type"] in ("model", "seed", "test")}
+    held = set(query(workdir, "select table_schema, table_name "
+                              "from information_schema.tables"))
+    assert held and held <= nodes, held - nodes
+    assert query(workdir, "select function_name from duckdb_functions() "
+                          "where not internal") == []
+
+
 def test_a_new_cleaning_rule_shows_its_rows_in_the_quarantine(tmp_path):
     """The guide's rule (quantities capped) reaches the quarantine with no
     edit to it: every capped row is listed with the column it changed."""
