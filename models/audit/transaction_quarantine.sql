@@ -15,8 +15,10 @@
 -#}
 
 {#- The delivered columns that cleaning keeps, by name (not the lineage
-    columns): any of them that differs after cleaning counts as changed. -#}
+    columns), with their delivered types: any of them that differs after
+    cleaning counts as changed. -#}
 {%- set compared = [] -%}
+{%- set types = {} -%}
 {%- if execute -%}
     {%- set kept = adapter.get_columns_in_relation(
         ref('int_transactions_enriched')) | map(attribute='name')
@@ -26,12 +28,26 @@
         {%- if column.name | lower in kept
                 and not column.name.startswith('_') -%}
             {%- do compared.append(column.name | lower) -%}
+            {%- do types.update({column.name | lower: column.data_type}) -%}
         {%- endif -%}
     {%- endfor -%}
 {%- endif %}
 
 {%- set shown = ['transaction_id', 'user_id', 'category', 'amount'] -%}
 {%- set place = ['_source_file', '_source_row_number', '_load_id'] %}
+
+{#- A delivered row and the cleaned row it became are compared in two
+    steps, so the join over the whole history holds three numbers a row:
+    first by hashes of where each row came from and of its compared values
+    (in the delivered types), then, for the few rows whose values differ,
+    column by column. #}
+{%- set delivered_values = [] -%}
+{%- set cleaned_values = [] -%}
+{%- for column in compared -%}
+    {%- do delivered_values.append('deliveries.' ~ column) -%}
+    {%- do cleaned_values.append(
+        'cast(enriched.' ~ column ~ ' as ' ~ types[column] ~ ')') -%}
+{%- endfor %}
 
 with deliveries as (
     select
@@ -42,15 +58,14 @@ with deliveries as (
 ),
 
 cleaned as (
-    {#- The join's build side, held in memory (or spilled): only what is
-        compared, with the file as a hash rather than its path. -#}
+    {#- The join's build side, held in memory (or spilled): three numbers
+        per cleaned row. -#}
     select
-        {{ (['transaction_id'] + compared
-            + ['amount', '_source_row_number', '_load_id',
-               'is_amount_sign_fixed', 'is_amount_imputed'])
-           | unique | join(',\n        ') }},
-        {{ row_hash(['_source_file']) }} as source_file_hash
-    from {{ ref('int_transactions_enriched') }}
+        enriched.transaction_id,
+        {{ row_hash(['enriched._source_file', 'enriched._source_row_number',
+                     'enriched._load_id']) }} as placement_hash,
+        {{ row_hash(cleaned_values or ["''"]) }} as content_hash
+    from {{ ref('int_transactions_enriched') }} as enriched
 ),
 
 user_profiles as (
@@ -58,81 +73,105 @@ user_profiles as (
     from {{ ref('stg_user_profiles') }}
 ),
 
-compared as (
-    {#- Every delivered row beside the cleaned row it became, if any. -#}
+flagged as (
+    {#- The delivered rows that cleaning dropped, or whose values it may
+        have changed (their hashes differ): few, so held for two readers. -#}
     select
-        deliveries.transaction_id,
-        deliveries.user_id,
-        deliveries.category,
-        deliveries.amount as delivered_amount,
-        cleaned.amount as cleaned_amount,
+        deliveries.*,
         coalesce(
-            cleaned._source_row_number != deliveries._source_row_number
-            or cleaned._load_id != deliveries._load_id
-            or cleaned.source_file_hash
-            != {{ row_hash(['deliveries._source_file']) }},
+            cleaned.placement_hash
+            != {{ row_hash(['deliveries._source_file',
+                            'deliveries._source_row_number',
+                            'deliveries._load_id']) }},
             true
-        ) as is_dropped,
-        deliveries.delivery_rank,
-        deliveries.is_same_as_first_delivery,
-        coalesce(cleaned.is_amount_sign_fixed, false) as is_amount_sign_fixed,
-        coalesce(cleaned.is_amount_imputed, false) as is_amount_imputed,
-        concat_ws(
-            ', ',
-            {%- for column in compared %}
-            case
-                when deliveries.{{ column }}
-                    is distinct from cleaned.{{ column }}
-                    then '{{ column }}'
-            end{{ "," if not loop.last }}
-            {%- endfor %}
-            {%- if not compared %}cast(null as string){% endif %}
-        ) as changed_columns,
-        deliveries._source_file,
-        deliveries._source_row_number,
-        deliveries._load_id
-    {#- One bigint key, cheaper to join on than the file and row; a
-        delivered row that is not the one kept for its transaction_id
-        counts as dropped (is_dropped). #}
+        ) as is_dropped
+    {#- A delivered row that is not the one kept for its transaction_id
+        counts as dropped. #}
     from deliveries
     left join cleaned
         on deliveries.transaction_id = cleaned.transaction_id
+    where
+        cleaned.transaction_id is null
+        or cleaned.placement_hash
+        != {{ row_hash(['deliveries._source_file',
+                        'deliveries._source_row_number',
+                        'deliveries._load_id']) }}
+        or cleaned.content_hash != {{ row_hash(delivered_values or ["''"]) }}
 ),
 
-dropped_or_changed as (
-    {#- One pass over the comparison (read once, so it streams instead of
-        being held in memory for two readers). -#}
+dropped as (
     select
         transaction_id,
         user_id,
         category,
-        {#- As delivered for a dropped row, as cleaned for a changed one. #}
+        amount,
         case
-            when is_dropped then delivered_amount else cleaned_amount
-        end as amount,
-        case
-            when not is_dropped and is_amount_sign_fixed
-                then 'negative_amount_fixed'
-            when not is_dropped and is_amount_imputed
-                then 'null_amount_imputed'
-            when not is_dropped then 'changed_by_cleaning'
             when delivery_rank > 1 and is_same_as_first_delivery
                 then 'exact_duplicate'
             when delivery_rank > 1 then 'conflicting_duplicate'
             else 'dropped_by_cleaning'
         end as reason,
-        case when is_dropped then 'dropped' else 'changed' end as outcome,
-        case when not is_dropped then changed_columns end as changed_columns,
+        'dropped' as outcome,
+        cast(null as string) as changed_columns,
         _source_file,
         _source_row_number,
         _load_id
-    from compared
-    where is_dropped or changed_columns != ''
+    from flagged
+    where is_dropped
+),
+
+changed_candidates as (
+    {#- Each flagged row kept by cleaning beside the row it became. -#}
+    select
+        flagged.transaction_id,
+        flagged.user_id,
+        flagged.category,
+        enriched.amount,
+        enriched.is_amount_sign_fixed,
+        enriched.is_amount_imputed,
+        concat_ws(
+            ', ',
+            {%- for column in compared %}
+            case
+                when flagged.{{ column }}
+                    is distinct from enriched.{{ column }}
+                    then '{{ column }}'
+            end{{ "," if not loop.last }}
+            {%- endfor %}
+            {%- if not compared %}cast(null as string){% endif %}
+        ) as changed_columns,
+        flagged._source_file,
+        flagged._source_row_number,
+        flagged._load_id
+    from flagged
+    inner join {{ ref('int_transactions_enriched') }} as enriched
+        on flagged.transaction_id = enriched.transaction_id
+    where not flagged.is_dropped
+),
+
+changed as (
+    select
+        transaction_id,
+        user_id,
+        category,
+        amount,
+        case
+            when is_amount_sign_fixed then 'negative_amount_fixed'
+            when is_amount_imputed then 'null_amount_imputed'
+            else 'changed_by_cleaning'
+        end as reason,
+        'changed' as outcome,
+        changed_columns,
+        _source_file,
+        _source_row_number,
+        _load_id
+    from changed_candidates
+    {#- Equal hashes are equal values; unequal hashes of equal values (a
+        type that prints alike) change nothing. #}
+    where changed_columns != ''
 ),
 
 without_profile as (
-    {#- Read on its own, not from `cleaned`: a CTE read twice is held whole
-        in memory. -#}
     select
         enriched.transaction_id,
         enriched.user_id,
@@ -150,7 +189,9 @@ without_profile as (
 ),
 
 quarantined as (
-    select * from dropped_or_changed
+    select * from dropped
+    union all
+    select * from changed
     union all
     select * from without_profile
 )

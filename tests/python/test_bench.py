@@ -127,7 +127,8 @@ def test_bench_runs_every_part_and_states_the_targets(tmp_path):
     many = doc["many_files"]
     assert many["files"] == 3
     assert all(run["status"] == "ok" for run in many["runs"].values())
-    assert many["runs"]["test_stg_transactions"]["landing_lines"]
+    assert many["runs"]["test_stg_transactions"]["landing_lines"] == []
+    assert many["runs"]["no_new_files"]["landing_lines"]
 
     statuses = {t["name"]: t["status"] for t in doc["targets"]}
     assert len(statuses) == 8

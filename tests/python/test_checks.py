@@ -61,20 +61,26 @@ def test_a_command_that_loads_nothing_does_not_inspect_loaded_files_again(tmp_pa
     assert build.returncode == 0, build.output
     assert "inspected 2" in build.output
 
+    # `dbt test` checks the tables the last build made: it opens no
+    # landing file, and the row accounting still holds every file's rows.
     tests = run_dbt(tmp_path / "run", landing, command="test",
                     extra_args=("--select", "stg_transaction_deliveries"))
     assert tests.returncode == 0, tests.output
-    assert "; inspected 0 (2 were inspected when they were loaded)" in tests.output
-    # Still every file is read: the row-count check compares all of them.
-    count = tests.result("expect_table_row_count_to_equal_other_table")
+    assert "landing:" not in tests.output
+    count = tests.result("assert_every_raw_transaction_is_kept_or_quarantined")
     assert count["status"] == "pass"
 
+    # A build with nothing new inspects nothing again.
+    again = run_dbt(tmp_path / "run", landing)
+    assert again.returncode == 0, again.output
+    assert "0 new files, 0 rows; 2 files loaded before" in again.output
+    assert "; inspected 0" in again.output
+
     # A file delivered since is new to the inspector: inspected, and a bad
-    # one stops the command with its name.
+    # one stops the run with its name.
     bad = landing / "transactions" / "batch_3.parquet"
     second.drop(columns=["amount"]).to_parquet(bad, index=False)
-    refused = run_dbt(tmp_path / "run", landing, command="test",
-                      extra_args=("--select", "stg_transaction_deliveries"))
+    refused = run_dbt(tmp_path / "run", landing)
     assert refused.returncode != 0
     assert "batch_3.parquet" in refused.output and "amount" in refused.output
 

@@ -161,10 +161,6 @@ def test_adding_an_input_column_as_the_guide_says(tmp_path):
     edit(copy / "dbt_project.yml", "      timestamp: TIMESTAMP\n",
          "      timestamp: TIMESTAMP\n      discount: DOUBLE\n")
     sources = models / "staging" / "_staging__sources.yml"
-    edit(sources, "                  - timestamp\n",
-         "                  - timestamp\n                  - discount\n")
-    edit(sources, "quantity, timestamp, _source_file,",
-         "quantity, timestamp, discount, _source_file,")
     edit(sources, "          - name: timestamp\n",
          "          - name: discount\n            description: Discount on the "
          "unit price.\n          - name: timestamp\n")

@@ -68,6 +68,17 @@ def test_no_selection_or_command_but_a_full_one_publishes(analyst):
     assert "Published " not in selected.output
     assert sha256(first.published) == published
 
+    # A staging model selected without the landing plan would read the
+    # files an earlier run planned: it stops, naming the command that
+    # builds both.
+    alone = run_dbt(workdir, SAMPLE_DIR, project=project,
+                    extra_args=("--select", "stg_user_profiles"))
+    assert alone.returncode != 0
+    assert ("stg_user_profiles reads the landing files that landing_plan names, "
+            "and this invocation did not build landing_plan: run `dbt build`, or "
+            "select it too (`dbt build --select +stg_user_profiles+`).") in alone.output
+    assert sha256(first.published) == published
+
     # `dbt run` builds every model and runs no check: nothing is published.
     plain_run = run_dbt(workdir, SAMPLE_DIR, command="run", project=project)
     assert plain_run.returncode == 0, plain_run.output[-3000:]
