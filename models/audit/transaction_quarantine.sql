@@ -69,7 +69,9 @@ cleaned as (
 ),
 
 user_profiles as (
-    select user_id
+    {#- One row per user, so the left join below repeats no row when a
+        profile is delivered twice. -#}
+    select distinct user_id
     from {{ ref('stg_user_profiles') }}
 ),
 
@@ -120,33 +122,50 @@ dropped as (
     where is_dropped
 ),
 
-changed_candidates as (
-    {#- Each flagged row kept by cleaning beside the row it became. -#}
+kept_and_flagged as (
+    {#- The flagged rows that cleaning kept (their values may differ). -#}
     select
-        flagged.transaction_id,
-        flagged.user_id,
-        flagged.category,
+        {{ (compared + ['transaction_id', 'user_id', 'category'] + place)
+           | unique | join(',\n        ') }}
+    from flagged
+    where not is_dropped
+),
+
+cleaned_rows_of_note as (
+    {#- One pass over the cleaned history for the rest: the rows whose
+        values may have changed (beside their delivered values), and the
+        rows whose user has no profile. -#}
+    select
+        enriched.transaction_id,
+        enriched.user_id,
+        enriched.category,
         enriched.amount,
         enriched.is_amount_sign_fixed,
         enriched.is_amount_imputed,
+        kept_and_flagged.transaction_id is not null as is_flagged,
+        user_profiles.user_id is null as is_without_profile,
         concat_ws(
             ', ',
             {%- for column in compared %}
             case
-                when flagged.{{ column }}
+                when kept_and_flagged.{{ column }}
                     is distinct from enriched.{{ column }}
                     then '{{ column }}'
             end{{ "," if not loop.last }}
             {%- endfor %}
             {%- if not compared %}cast(null as string){% endif %}
         ) as changed_columns,
-        flagged._source_file,
-        flagged._source_row_number,
-        flagged._load_id
-    from flagged
-    inner join {{ ref('int_transactions_enriched') }} as enriched
-        on flagged.transaction_id = enriched.transaction_id
-    where not flagged.is_dropped
+        enriched._source_file,
+        enriched._source_row_number,
+        enriched._load_id
+    from {{ ref('int_transactions_enriched') }} as enriched
+    left join kept_and_flagged
+        on enriched.transaction_id = kept_and_flagged.transaction_id
+    left join user_profiles
+        on enriched.user_id = user_profiles.user_id
+    where
+        kept_and_flagged.transaction_id is not null
+        or user_profiles.user_id is null
 ),
 
 changed as (
@@ -165,27 +184,26 @@ changed as (
         _source_file,
         _source_row_number,
         _load_id
-    from changed_candidates
+    from cleaned_rows_of_note
     {#- Equal hashes are equal values; unequal hashes of equal values (a
         type that prints alike) change nothing. #}
-    where changed_columns != ''
+    where is_flagged and changed_columns != ''
 ),
 
 without_profile as (
     select
-        enriched.transaction_id,
-        enriched.user_id,
-        enriched.category,
-        enriched.amount,
+        transaction_id,
+        user_id,
+        category,
+        amount,
         'user_without_profile' as reason,
         'excluded_from_features' as outcome,
         cast(null as string) as changed_columns,
-        enriched._source_file,
-        enriched._source_row_number,
-        enriched._load_id
-    from {{ ref('int_transactions_enriched') }} as enriched
-    anti join user_profiles
-        on enriched.user_id = user_profiles.user_id
+        _source_file,
+        _source_row_number,
+        _load_id
+    from cleaned_rows_of_note
+    where is_without_profile
 ),
 
 quarantined as (

@@ -187,16 +187,20 @@ def test_every_malformed_setting_is_one_sentence_naming_it(tmp_path):
         assert "Traceback" not in run.output, (setting, run.output[-2000:])
     assert (tmp_path / "notes.csv").read_text() == "a,b\n1,2\n"
 
-    # The ports of the make targets that serve something, before anything starts.
-    for target, setting, value in (("docs", "DOCS_PORT", "http"),
-                                   ("docs", "DOCS_PORT", "80800"),
-                                   ("orchestrate", "DAGSTER_PORT", "3000x")):
+    # The settings of make targets, before anything starts.
+    port = "{setting} is '{value}': give a port number from 1 to 65535"
+    for target, setting, value, sentence in (
+            ("docs", "DOCS_PORT", "http", port),
+            ("docs", "DOCS_PORT", "80800", port),
+            ("orchestrate", "DAGSTER_PORT", "3000x", port),
+            ("build", "TARGET", "postgres",
+             "TARGET=postgres is not a target of profiles.yml")):
         process = subprocess.run(
             ["make", "--no-print-directory", target, f"{setting}={value}"],
             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
         assert process.returncode != 0, (setting, value)
-        assert (f"{setting} is '{value}': give a port number from 1 to 65535"
-                in process.stderr), process.stdout[-2000:] + process.stderr[-2000:]
+        assert sentence.format(setting=setting, value=value) in process.stderr, \
+            process.stdout[-2000:] + process.stderr[-2000:]
         assert "Traceback" not in process.stderr
 
 
