@@ -49,3 +49,4 @@
     {{- exceptions.raise_compiler_error(
         "The dbt var " ~ name ~ " must be a number, got " ~ tojson(value) ~ ".") -}}
 {% endmacro %}
+

@@ -8,39 +8,21 @@
     changed, and `reason` is a label for the rules it knows by name.
     Nothing leaves the pipeline silently: raw rows = rows of stg_transactions
     + rows dropped here (a singular test checks it).
-
-    Rebuilt from the cleaned history on every run: imputed amounts show the
-    current category median, and profiles that arrive later take users out
-    of it.
+    Rebuilt on every run: imputed amounts follow the category medians, and
+    profiles that arrive later take users out of it.
 -#}
 
-{#- The delivered columns that cleaning keeps, by name (not the lineage
-    columns), with their delivered types: any of them that differs after
-    cleaning counts as changed. -#}
-{%- set compared = [] -%}
-{%- set types = {} -%}
-{%- if execute -%}
-    {%- set kept = adapter.get_columns_in_relation(
-        ref('int_transactions_enriched')) | map(attribute='name')
-        | map('lower') | list -%}
-    {%- for column in adapter.get_columns_in_relation(
-            ref('stg_transaction_deliveries')) -%}
-        {%- if column.name | lower in kept
-                and not column.name.startswith('_') -%}
-            {%- do compared.append(column.name | lower) -%}
-            {%- do types.update({column.name | lower: column.data_type}) -%}
-        {%- endif -%}
-    {%- endfor -%}
-{%- endif %}
+{#- The delivered columns that cleaning keeps, and their delivered types:
+    any of them that differs after cleaning counts as changed. -#}
+{%- set types = columns_kept_by(
+    ref('stg_transaction_deliveries'), ref('int_transactions_enriched')) -%}
+{%- set compared = types.keys() | list %}
 
 {%- set shown = ['transaction_id', 'user_id', 'category', 'amount'] -%}
 {%- set place = ['_source_file', '_source_row_number', '_load_id'] %}
 
-{#- A delivered row and the cleaned row it became are compared in two
-    steps, so the join over the whole history holds three numbers a row:
-    first by hashes of where each row came from and of its compared values
-    (in the delivered types), then, for the few rows whose values differ,
-    column by column. #}
+{#- Compared by hashes first (of where a row came from, and of its values
+    in the delivered types), then column by column for the few that differ. #}
 {%- set delivered_values = [] -%}
 {%- set cleaned_values = [] -%}
 {%- for column in compared -%}
@@ -69,8 +51,7 @@ cleaned as (
 ),
 
 user_profiles as (
-    {#- One row per user, so the left join below repeats no row when a
-        profile is delivered twice. -#}
+    {#- Distinct: a profile delivered twice repeats no row below. -#}
     select distinct user_id
     from {{ ref('stg_user_profiles') }}
 ),
