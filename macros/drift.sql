@@ -7,10 +7,13 @@
         true/false, except the one-hot region columns (one per row of the
         regions seed), which together are one categorical feature, `region`,
         labelled with the seed's names. -#}
+    {#- The regions seed is a parent of every model calling this: its rows
+        name the region columns. -#}
+    {%- set regions_seed = ref('regions') -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {#- The seed's table is missing only when the project is compiled
         without a build (SQL linting); its columns are then plain booleans. -#}
-    {%- set regions = load_relation(ref('regions')) -%}
+    {%- set regions = load_relation(regions_seed) -%}
     {%- set region_names = [] if regions is none else run_query(
         "select region from " ~ regions ~ " order by column_order"
     ).columns[0].values() -%}

@@ -7,9 +7,10 @@
 
         The values are read from the seed's CSV file when the SQL is
         compiled (not from its table), so the same list is used by builds
-        and by unit tests, whose refs point at fixtures. A model calling
-        this must also declare `-- depends_on: {{ ref(seed_name) }}`.
+        and by unit tests, whose refs point at fixtures. The ref makes the
+        seed a parent of the calling model: its values decide the columns.
     -#}
+    {%- do ref(seed_name) -%}
     {%- set values = [] -%}
     {%- if execute -%}
         {%- set values = seed_file_values(seed_name, value_column, order_column) -%}

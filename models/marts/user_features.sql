@@ -5,8 +5,6 @@
     list and types are the published contract (user_features.yml).
 -#}
 
--- depends_on: {{ ref('regions') }}
-
 {#- Spark's plain Parquet tables cannot hold NOT NULL: there the contract
     is not enforced and its not_null columns are checked by the post-hook. -#}
 {{ config(

@@ -7,8 +7,6 @@
     baseline reports every feature as skipped.
 -#}
 
--- depends_on: {{ ref('regions') }}
-
 {%- set features = drift_features() | map(attribute='name') | list %}
 
 with bins as (

@@ -9,8 +9,6 @@
     skipped.
 -#}
 
--- depends_on: {{ ref('regions') }}
-
 {%- set all_features = drift_features() %}
 {%- set features = all_features | selectattr('kind', 'equalto', 'numeric')
     | map(attribute='name') | list %}

@@ -10,11 +10,6 @@
 
 {{ config(materialized='table') }}
 
-{#- The plan is made from the landing files themselves: the sources. #}
-{%- for dataset in landing_datasets() %}
--- depends_on: {{ source('landing', dataset) }}
-{%- endfor %}
-
 {%- set files = plan_landing() if execute else [] %}
 
 with landing_files as (
