@@ -21,14 +21,15 @@
 {%- set shown = ['transaction_id', 'user_id', 'category', 'amount'] -%}
 {%- set place = ['_source_file', '_source_row_number', '_load_id'] %}
 
-{#- Compared by hashes first (of where a row came from, and of its values
-    in the delivered types), then column by column for the few that differ. #}
-{%- set delivered_values = [] -%}
-{%- set cleaned_values = [] -%}
-{%- for column in compared -%}
-    {%- do delivered_values.append('deliveries.' ~ column) -%}
-    {%- do cleaned_values.append(
-        'cast(enriched.' ~ column ~ ' as ' ~ types[column] ~ ')') -%}
+{#- Compared by one hash first (of where a row came from and its values, in
+    the delivered types), then column by column for the few that differ. #}
+{%- set delivered_code = [] -%}
+{%- set cleaned_code = [] -%}
+{%- for column in place + compared -%}
+    {%- do delivered_code.append('deliveries.' ~ column) -%}
+    {%- do cleaned_code.append(
+        'cast(enriched.' ~ column ~ ' as ' ~ types[column] ~ ')'
+        if column in types else 'enriched.' ~ column) -%}
 {%- endfor %}
 
 with deliveries as (
@@ -40,13 +41,9 @@ with deliveries as (
 ),
 
 cleaned as (
-    {#- The join's build side, held in memory (or spilled): three numbers
-        per cleaned row. -#}
-    select
-        enriched.transaction_id,
-        {{ row_hash(['enriched._source_file', 'enriched._source_row_number',
-                     'enriched._load_id']) }} as placement_hash,
-        {{ row_hash(cleaned_values or ["''"]) }} as content_hash
+    {#- The anti join's build side, held in memory (or spilled): one
+        number per cleaned row. -#}
+    select {{ row_hash(cleaned_code) }} as row_code
     from {{ ref('int_transactions_enriched') }} as enriched
 ),
 
@@ -57,32 +54,60 @@ user_profiles as (
 ),
 
 flagged as (
-    {#- The delivered rows that cleaning dropped, or whose values it may
-        have changed (their hashes differ): few, so held for two readers. -#}
-    select
-        deliveries.*,
-        coalesce(
-            cleaned.placement_hash
-            != {{ row_hash(['deliveries._source_file',
-                            'deliveries._source_row_number',
-                            'deliveries._load_id']) }},
-            true
-        ) as is_dropped
-    {#- A delivered row that is not the one kept for its transaction_id
-        counts as dropped. #}
+    {#- The delivered rows that no cleaned row equals, where it came from
+        and values alike: dropped, or kept with values changed. Few, so
+        held for the two readers below. -#}
+    select deliveries.*
     from deliveries
-    left join cleaned
-        on deliveries.transaction_id = cleaned.transaction_id
+    where not exists (
+        select 1
+        from cleaned
+        where cleaned.row_code = {{ row_hash(delivered_code) }}
+    )
+),
+
+cleaned_rows_of_note as (
+    {#- One pass over the cleaned history for the rest: the kept rows that
+        were flagged (beside their delivered values), and the rows whose
+        user has no profile. -#}
+    select
+        enriched.transaction_id,
+        enriched.user_id,
+        enriched.category,
+        enriched.amount,
+        enriched.is_amount_sign_fixed,
+        enriched.is_amount_imputed,
+        flagged.transaction_id is not null as is_flagged,
+        user_profiles.user_id is null as is_without_profile,
+        concat_ws(
+            ', ',
+            {%- for column in compared %}
+            case
+                when flagged.{{ column }}
+                    is distinct from enriched.{{ column }}
+                    then '{{ column }}'
+            end{{ "," if not loop.last }}
+            {%- endfor %}
+            {%- if not compared %}cast(null as string){% endif %}
+        ) as changed_columns,
+        enriched._source_file,
+        enriched._source_row_number,
+        enriched._load_id
+    from {{ ref('int_transactions_enriched') }} as enriched
+    left join flagged
+        on enriched.transaction_id = flagged.transaction_id
+        {%- for column in place %}
+        and enriched.{{ column }} = flagged.{{ column }}
+        {%- endfor %}
+    left join user_profiles
+        on enriched.user_id = user_profiles.user_id
     where
-        cleaned.transaction_id is null
-        or cleaned.placement_hash
-        != {{ row_hash(['deliveries._source_file',
-                        'deliveries._source_row_number',
-                        'deliveries._load_id']) }}
-        or cleaned.content_hash != {{ row_hash(delivered_values or ["''"]) }}
+        flagged.transaction_id is not null
+        or user_profiles.user_id is null
 ),
 
 dropped as (
+    {#- A flagged row that is not the one kept for its transaction_id. -#}
     select
         transaction_id,
         user_id,
@@ -100,53 +125,16 @@ dropped as (
         _source_row_number,
         _load_id
     from flagged
-    where is_dropped
-),
-
-kept_and_flagged as (
-    {#- The flagged rows that cleaning kept (their values may differ). -#}
-    select
-        {{ (compared + ['transaction_id', 'user_id', 'category'] + place)
-           | unique | join(',\n        ') }}
-    from flagged
-    where not is_dropped
-),
-
-cleaned_rows_of_note as (
-    {#- One pass over the cleaned history for the rest: the rows whose
-        values may have changed (beside their delivered values), and the
-        rows whose user has no profile. -#}
-    select
-        enriched.transaction_id,
-        enriched.user_id,
-        enriched.category,
-        enriched.amount,
-        enriched.is_amount_sign_fixed,
-        enriched.is_amount_imputed,
-        kept_and_flagged.transaction_id is not null as is_flagged,
-        user_profiles.user_id is null as is_without_profile,
-        concat_ws(
-            ', ',
-            {%- for column in compared %}
-            case
-                when kept_and_flagged.{{ column }}
-                    is distinct from enriched.{{ column }}
-                    then '{{ column }}'
-            end{{ "," if not loop.last }}
+    where not exists (
+        select 1
+        from cleaned_rows_of_note as kept
+        where
+            kept.is_flagged
+            and kept.transaction_id = flagged.transaction_id
+            {%- for column in place %}
+            and kept.{{ column }} = flagged.{{ column }}
             {%- endfor %}
-            {%- if not compared %}cast(null as string){% endif %}
-        ) as changed_columns,
-        enriched._source_file,
-        enriched._source_row_number,
-        enriched._load_id
-    from {{ ref('int_transactions_enriched') }} as enriched
-    left join kept_and_flagged
-        on enriched.transaction_id = kept_and_flagged.transaction_id
-    left join user_profiles
-        on enriched.user_id = user_profiles.user_id
-    where
-        kept_and_flagged.transaction_id is not null
-        or user_profiles.user_id is null
+    )
 ),
 
 changed as (
