@@ -26,7 +26,7 @@
 {%- set delivered_code = [] -%}
 {%- set cleaned_code = [] -%}
 {%- for column in place + compared -%}
-    {%- do delivered_code.append('deliveries.' ~ column) -%}
+    {%- do delivered_code.append(column) -%}
     {%- do cleaned_code.append(
         'cast(enriched.' ~ column ~ ' as ' ~ types[column] ~ ')'
         if column in types else 'enriched.' ~ column) -%}
@@ -36,13 +36,15 @@ with deliveries as (
     select
         {{ (shown + compared + place
             + ['delivery_rank', 'is_same_as_first_delivery'])
-           | unique | join(',\n        ') }}
+           | unique | join(',\n        ') }},
+        {{ row_hash(delivered_code) }} as row_code
     from {{ ref('stg_transaction_deliveries') }}
 ),
 
 cleaned as (
     {#- The anti join's build side, held in memory (or spilled): one
-        number per cleaned row. -#}
+        number per cleaned row. (A code computed inside the subquery below
+        would make DuckDB deduplicate every delivered row first.) -#}
     select {{ row_hash(cleaned_code) }} as row_code
     from {{ ref('int_transactions_enriched') }} as enriched
 ),
@@ -62,7 +64,7 @@ flagged as (
     where not exists (
         select 1
         from cleaned
-        where cleaned.row_code = {{ row_hash(delivered_code) }}
+        where cleaned.row_code = deliveries.row_code
     )
 ),
 
