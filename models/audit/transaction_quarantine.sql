@@ -49,10 +49,13 @@ cleaned as (
     from {{ ref('int_transactions_enriched') }} as enriched
 ),
 
-user_profiles as (
-    {#- Distinct: a profile delivered twice repeats no row below. -#}
-    select distinct user_id
-    from {{ ref('stg_user_profiles') }}
+featurised_users as (
+    {#- The users with a feature row: a kept transaction of any other user
+        is excluded from the features. (Reading them here, not the
+        profiles, also runs this model after user_features, rather than
+        beside it, each with the whole memory.) -#}
+    select user_id
+    from {{ ref('user_features') }}
 ),
 
 flagged as (
@@ -80,7 +83,7 @@ cleaned_rows_of_note as (
         enriched.is_amount_sign_fixed,
         enriched.is_amount_imputed,
         flagged.transaction_id is not null as is_flagged,
-        user_profiles.user_id is null as is_without_profile,
+        featurised_users.user_id is null as is_without_profile,
         concat_ws(
             ', ',
             {%- for column in compared %}
@@ -101,11 +104,11 @@ cleaned_rows_of_note as (
         {%- for column in place %}
         and enriched.{{ column }} = flagged.{{ column }}
         {%- endfor %}
-    left join user_profiles
-        on enriched.user_id = user_profiles.user_id
+    left join featurised_users
+        on enriched.user_id = featurised_users.user_id
     where
         flagged.transaction_id is not null
-        or user_profiles.user_id is null
+        or featurised_users.user_id is null
 ),
 
 dropped as (
