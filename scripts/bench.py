@@ -544,7 +544,8 @@ def evaluate(doc: dict, args) -> list[dict]:
         b = sized.get(rows)
         run = b and b["dbt"]
         correct = bool(run and run["status"] == "ok" and b.get("published", {}).get("ok"))
-        if not b or args.duckdb_memory_limit:
+        limit_set = b and b.get("memory_limit", "profile default") != "profile default"
+        if not b or limit_set:
             value = None
         elif limit is None:  # completes, or not
             value = 0.0 if correct else 1.0
@@ -556,7 +557,7 @@ def evaluate(doc: dict, args) -> list[dict]:
                   run and f"{problem} after {fmt_s(run['wall_seconds'])}" or "")
         out.append(target(name, value, limit or 0.0, detail, run,
                           f"{fmt_rows(rows)} not in this run" if not b else
-                          f"DUCKDB_MEMORY_LIMIT={args.duckdb_memory_limit} was set"))
+                          f"DUCKDB_MEMORY_LIMIT={b['memory_limit']} was set"))
     d = daily.get(args.big_size)
     value = d and ratio(d["runs"]["one_more_batch"], d["runs"]["full_rebuild"], "wall_seconds")
     for key, label in (("batch_ratio", ""), ("batch_stretch", " (stretch)")):
