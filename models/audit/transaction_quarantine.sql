@@ -23,10 +23,9 @@
 
 {#- Compared by one hash first (of where a row came from and its values, in
     the delivered types), then column by column for the few that differ. #}
-{%- set delivered_code = [] -%}
+{%- set delivered_code = place + compared -%}
 {%- set cleaned_code = [] -%}
-{%- for column in place + compared -%}
-    {%- do delivered_code.append(column) -%}
+{%- for column in delivered_code -%}
     {%- do cleaned_code.append(
         'cast(enriched.' ~ column ~ ' as ' ~ types[column] ~ ')'
         if column in types else 'enriched.' ~ column) -%}
@@ -65,7 +64,7 @@ flagged as (
     select deliveries.*
     from deliveries
     where not exists (
-        select 1
+        select cleaned.row_code
         from cleaned
         where cleaned.row_code = deliveries.row_code
     )
@@ -100,10 +99,11 @@ cleaned_rows_of_note as (
         enriched._load_id
     from {{ ref('int_transactions_enriched') }} as enriched
     left join flagged
-        on enriched.transaction_id = flagged.transaction_id
-        {%- for column in place %}
-        and enriched.{{ column }} = flagged.{{ column }}
-        {%- endfor %}
+        on
+            enriched.transaction_id = flagged.transaction_id
+            {%- for column in place %}
+            and enriched.{{ column }} = flagged.{{ column }}
+            {%- endfor %}
     left join featurised_users
         on enriched.user_id = featurised_users.user_id
     where
@@ -131,7 +131,7 @@ dropped as (
         _load_id
     from flagged
     where not exists (
-        select 1
+        select kept.transaction_id
         from cleaned_rows_of_note as kept
         where
             kept.is_flagged
