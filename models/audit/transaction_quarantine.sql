@@ -73,7 +73,7 @@ flagged as (
 cleaned_rows_of_note as (
     {#- One pass over the cleaned history for the rest: the kept rows that
         were flagged (beside their delivered values), and the rows whose
-        user has no profile. -#}
+        user has no feature row. -#}
     select
         enriched.transaction_id,
         enriched.user_id,
