@@ -49,4 +49,3 @@
     {{- exceptions.raise_compiler_error(
         "The dbt var " ~ name ~ " must be a number, got " ~ tojson(value) ~ ".") -}}
 {% endmacro %}
-

@@ -18,6 +18,7 @@
     ref('stg_transaction_deliveries'), ref('int_transactions_enriched')) -%}
 {%- set compared = types.keys() | list %}
 
+{#- What each quarantined row shows, and where it came from. -#}
 {%- set shown = ['transaction_id', 'user_id', 'category', 'amount'] -%}
 {%- set place = ['_source_file', '_source_row_number', '_load_id'] %}
 
@@ -114,10 +115,7 @@ cleaned_rows_of_note as (
 dropped as (
     {#- A flagged row that is not the one kept for its transaction_id. -#}
     select
-        transaction_id,
-        user_id,
-        category,
-        amount,
+        {{ shown | join(',\n        ') }},
         case
             when delivery_rank > 1 and is_same_as_first_delivery
                 then 'exact_duplicate'
@@ -126,9 +124,7 @@ dropped as (
         end as reason,
         'dropped' as outcome,
         cast(null as string) as changed_columns,
-        _source_file,
-        _source_row_number,
-        _load_id
+        {{ place | join(',\n        ') }}
     from flagged
     where not exists (
         select kept.transaction_id
@@ -144,10 +140,7 @@ dropped as (
 
 changed as (
     select
-        transaction_id,
-        user_id,
-        category,
-        amount,
+        {{ shown | join(',\n        ') }},
         case
             when is_amount_sign_fixed then 'negative_amount_fixed'
             when is_amount_imputed then 'null_amount_imputed'
@@ -155,9 +148,7 @@ changed as (
         end as reason,
         'changed' as outcome,
         changed_columns,
-        _source_file,
-        _source_row_number,
-        _load_id
+        {{ place | join(',\n        ') }}
     from cleaned_rows_of_note
     {#- Equal hashes are equal values; unequal hashes of equal values (a
         type that prints alike) change nothing. #}
@@ -166,16 +157,11 @@ changed as (
 
 without_profile as (
     select
-        transaction_id,
-        user_id,
-        category,
-        amount,
+        {{ shown | join(',\n        ') }},
         'user_without_profile' as reason,
         'excluded_from_features' as outcome,
         cast(null as string) as changed_columns,
-        _source_file,
-        _source_row_number,
-        _load_id
+        {{ place | join(',\n        ') }}
     from cleaned_rows_of_note
     where is_without_profile
 ),
