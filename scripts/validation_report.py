@@ -221,8 +221,10 @@ def check_lines(run: RunResults, database: Database) -> list[dict]:
             "subject": subject,
             "severity": (node.get("config") or {}).get("severity", "").lower(),
             "found": found_text(node, result, counts.of(node, run.manifest), run.vars),
+            # Only the checks of the data layers keep their rows (dbt_project.yml).
             "audit_table": (f"{node['schema']}.{node['alias']}"
                             if result.get("failures") and node["resource_type"] == "test"
+                            and (node.get("config") or {}).get("store_failures")
                             else ""),
         })
     return lines

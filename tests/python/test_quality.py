@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import PROJECT_ROOT, SAMPLE_DIR, generate, run_dbt
+from test_contributing import NOT_COPIED, edit
 
 REPORT = PROJECT_ROOT / "scripts" / "validation_report.py"
 AMOUNT_FEATURES = {"total_spend", "avg_order_value", "max_order_value"}
@@ -106,6 +107,24 @@ def test_conflicting_duplicates_and_orphans_are_quarantined(tmp_path, landing):
     assert reasons["user_without_profile"] == int((first["user_id"] == 7).sum())
     files = query(tmp_path / "run", "select distinct _source_file from transaction_quarantine")
     assert files == [(str(copy / "transactions.parquet"),)]
+
+
+def test_a_user_left_out_of_the_features_fails_the_count_check(tmp_path):
+    """A faulty edit that drops a user with a profile from user_features is
+    caught: the quarantine lists that user's transactions as excluded, and
+    the count check refuses an excluded user who has a profile."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, project, ignore=NOT_COPIED, symlinks=True)
+    joined = ("    inner join user_profiles\n"
+              "        on per_user.user_id = user_profiles.user_id\n")
+    edit(project / "models" / "marts" / "user_features.sql", joined,
+         joined + "    where per_user.user_id != (select min(user_id) from per_user)\n")
+    output = tmp_path / "output"
+    run = run_dbt(tmp_path / "run", SAMPLE_DIR, project=project, output_dir=output)
+    assert run.returncode != 0
+    check = run.result("assert_user_features_count_every_featurised_transaction")
+    assert check["status"] == "fail" and check["failures"] == 1, check
+    assert not (output / "user_features.parquet").exists()
 
 
 def test_failing_rows_are_queryable_in_the_audit_schema(tmp_path, landing):
