@@ -149,6 +149,14 @@
 {% endmacro %}
 
 
+{% macro drift_histograms(features) %}
+    {#- `histogram(f) as f, ...`: each feature's count per bin, as a map. -#}
+    {%- for feature in features -%}
+        histogram({{ feature }}) as {{ feature }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+{% endmacro %}
+
+
 {% macro drift_bin_indexes(features, cuts, values) %}
     {#- Per feature, the bin of each value: how many of its nine cut points
         lie below it, as a sum of comparisons (far cheaper per row than

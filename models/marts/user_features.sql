@@ -104,8 +104,8 @@ features as (
             'column_order',
             'region_'
         ) | indent(8) }}
-    {#- Users without a profile cannot be featurised; a warning test on
-        stg_transactions reports them. #}
+    {#- Users without a profile cannot be featurised; transaction_quarantine
+        lists their transactions, with a warning. #}
     from per_user
     cross join dataset_end
     inner join categories_per_user

@@ -74,22 +74,20 @@ binned_wide as (
     cross join cuts_by_feature
 ),
 
-binned as (
-    unpivot binned_wide
-    on {{ features | join(', ') }}
-    into name feature value bin_index
+bin_histograms as (
+    {#- Per side, each feature's count per bin (a map), counted on the wide
+        rows rather than on a row per value and feature. -#}
+    select
+        side,
+        {{ drift_histograms(features) }}
+    from binned_wide
+    group by side
 ),
 
-bin_counts as (
-    {#- Count first, on two narrow keys; the bins' labels and bounds are
-        joined to the 130 counts, not to every value. -#}
-    select
-        feature,
-        cast(bin_index as bigint) as bin_index,
-        count(*) filter (where side = 'baseline') as baseline_count,
-        count(*) filter (where side = 'current') as current_count
-    from binned
-    group by feature, bin_index
+histograms as (
+    unpivot bin_histograms
+    on {{ features | join(', ') }}
+    into name feature value counts
 ),
 
 numeric_bins as (
@@ -104,14 +102,22 @@ numeric_bins as (
             when bins.bin_index < 9 then cut_points.cuts[bins.bin_index + 1]
         end
             as upper_bound,
-        coalesce(bin_counts.baseline_count, 0) as baseline_count,
-        coalesce(bin_counts.current_count, 0) as current_count
+        cast(coalesce(
+            baseline_side.counts[cast(bins.bin_index as utinyint)], 0
+        ) as bigint) as baseline_count,
+        cast(coalesce(
+            current_side.counts[cast(bins.bin_index as utinyint)], 0
+        ) as bigint) as current_count
     from cut_points
     cross join range(10) as bins (bin_index)
-    left join bin_counts
+    left join histograms as baseline_side
         on
-            cut_points.feature = bin_counts.feature
-            and bins.bin_index = bin_counts.bin_index
+            cut_points.feature = baseline_side.feature
+            and baseline_side.side = 'baseline'
+    left join histograms as current_side
+        on
+            cut_points.feature = current_side.feature
+            and current_side.side = 'current'
 ),
 
 category_sides as (

@@ -259,7 +259,7 @@ def test_transactions_without_a_profile_are_left_out_and_counted(parquet_case):
     raw = pd.read_parquet(parquet_case.transactions()).drop_duplicates("transaction_id")
     orphans = int((raw["user_id"] <= 10).sum())
     parquet_case.assert_goes_on(
-        run, f"WARNING: check relationships on stg_transactions, column "
+        run, f"WARNING: check relationships on transaction_quarantine, column "
              f"user_id found {orphans} failing row(s).")
     published = pd.read_parquet(parquet_case.output / "user_features.parquet")
     assert published["user_id"].min() > 10
