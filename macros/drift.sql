@@ -160,13 +160,14 @@
 {% macro drift_bin_indexes(features, cuts, values) %}
     {#- Per feature, the bin of each value: how many of its nine cut points
         lie below it, as a sum of comparisons (far cheaper per row than
-        filtering the list). A null value is in bin 0. -#}
+        filtering the list). A null value is in bin 0: the sum is null,
+        and is coalesced once, not per comparison. -#}
     {%- for feature in features -%}
-        cast(
+        cast(coalesce(
         {%- for position in range(1, 10) %}
-            coalesce(cast({{ cuts }}.{{ feature }}[{{ position }}] < {{ values }}.{{ feature }} as integer), 0)
+            cast({{ cuts }}.{{ feature }}[{{ position }}] < {{ values }}.{{ feature }} as tinyint)
             {{- " +" if not loop.last }}
         {%- endfor %}
-        as utinyint) as {{ feature }}{{ ", " if not loop.last }}
+        , 0) as utinyint) as {{ feature }}{{ ", " if not loop.last }}
     {%- endfor -%}
 {% endmacro %}
