@@ -83,7 +83,7 @@ cleaned_rows_of_note as (
         enriched.is_amount_sign_fixed,
         enriched.is_amount_imputed,
         flagged.transaction_id is not null as is_flagged,
-        featurised_users.user_id is null as is_without_profile,
+        featurised_users.user_id is null as is_excluded_from_features,
         concat_ws(
             ', ',
             {%- for column in compared %}
@@ -155,7 +155,7 @@ changed as (
     where is_flagged and changed_columns != ''
 ),
 
-without_profile as (
+excluded_from_features as (
     select
         {{ shown | join(',\n        ') }},
         'user_without_profile' as reason,
@@ -163,7 +163,7 @@ without_profile as (
         cast(null as string) as changed_columns,
         {{ place | join(',\n        ') }}
     from cleaned_rows_of_note
-    where is_without_profile
+    where is_excluded_from_features
 ),
 
 quarantined as (
@@ -171,7 +171,7 @@ quarantined as (
     union all
     select * from changed
     union all
-    select * from without_profile
+    select * from excluded_from_features
 )
 
 select * from quarantined
