@@ -1,8 +1,10 @@
 {#-
     One row of model-ready features per user with at least one clean
     transaction and a profile (docs/features.md, user features). Every
-    feature rule is one expression in `per_user` or `features`; the column
-    list and types are the published contract (user_features.yml).
+    feature rule is one expression in `per_user` or `features`, except
+    the distinct category count, which int_user_categories computes in a
+    statement of its own; the column list and types are the published
+    contract (user_features.yml).
 -#}
 
 {#- Spark's plain Parquet tables cannot hold NOT NULL: there the contract
@@ -64,15 +66,10 @@ dataset_end as (
 ),
 
 categories_per_user as (
-    {#- Apart from per_user: DuckDB aggregates a distinct count alongside
-        plain aggregates several times slower than on its own. It reads the
-        model itself, not `transactions`: a CTE read twice is held whole in
-        memory. -#}
     select
         user_id,
-        count(distinct category) as unique_categories
-    from {{ ref('int_transactions_enriched') }}
-    group by user_id
+        unique_categories
+    from {{ ref('int_user_categories') }}
 ),
 
 features as (

@@ -90,7 +90,7 @@ def test_lineage_runs_from_every_source_to_the_ml_exposure(manifest):
     # The path goes through every layer.
     for model in ("stg_transaction_deliveries", "stg_transactions",
                   "int_category_medians", "int_transactions_enriched",
-                  "user_features", "publish_user_features"):
+                  "int_user_categories", "user_features", "publish_user_features"):
         node = f"model.{PACKAGE}.{model}"
         assert reaches("source.feature_pipeline.landing.transactions", node)
         assert reaches(node, exposure["unique_id"])
