@@ -125,9 +125,10 @@ report: setup
 # (tests/python/conftest.py), so the order is ours, not pytest-xdist's.
 # Every environment is set up first: the schedulers', the feature store's
 # and Spark's tests run on real runs too, and are required, not skipped.
+# The slowest tests are listed at the end: where the suite's time goes.
 TEST_WORKERS ?= auto
 test: setup-all lint
-	FEATURE_PIPELINE_REQUIRE_ENVS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests/python
+	FEATURE_PIPELINE_REQUIRE_ENVS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15 tests/python
 
 ## lint: SQL style (SQLFluff) and project rules (dbt-score); fails on any violation
 # Both checks always run, so one pass lists every violation.
