@@ -15,32 +15,36 @@
         {{ exceptions.raise_compiler_error(
             "mostly must be a number between 0 and 1, got " ~ mostly) }}
     {%- endif -%}
-    with scoped as (
-        select *
-        from {{ model }}
-        {%- if row_condition %}
-        where {{ row_condition }}
-        {%- endif %}
-    )
-    {%- if mostly < 1 %},
+    {#- A subquery, not a CTE: a CTE read twice is materialized, every
+        column of every row, before either reading starts. -#}
+    {%- set scoped -%}
+        (
+            select *
+            from {{ model }}
+            {%- if row_condition %}
+            where {{ row_condition }}
+            {%- endif %}
+        ) as scoped
+    {%- endset %}
+    {%- if mostly < 1 %}
 
     {#- Count first, from the tested expression alone; the failing rows are
         read (all columns) only when there are too many of them. -#}
-    tally as (
+    with tally as (
         select
             count(*) filter (where not ({{ passes }})) as failures,
             count(*) * (1 - {{ mostly }}) as allowed_failures
-        from scoped
+        from {{ scoped }}
     )
 
     select scoped.*
-    from scoped
+    from {{ scoped }}
     where not ({{ passes }})
         and (select failures > allowed_failures from tally)
     {%- else %}
 
-    select *
-    from scoped
+    select scoped.*
+    from {{ scoped }}
     where not ({{ passes }})
     {%- endif %}
 {% endmacro %}

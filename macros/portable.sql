@@ -94,11 +94,24 @@
 {%- endmacro %}
 
 
+{% macro money_type() %}
+    {#- Money, exact: six decimals hold cents and the half cents of a
+        median, and the landing check refuses amounts of 1e12 or more, so
+        18 digits (a 64-bit DECIMAL) hold every amount. Sums and products
+        widen on their own (DECIMAL(38, 6), DECIMAL(37, 6)). -#}
+    decimal(18, 6)
+{%- endmacro %}
+
+
 {% macro money_midpoint(lower, upper) %}
-    {#- The mean of two DECIMAL amounts (the two middle values of a median),
-        as DECIMAL(38, 6), exactly as the engine's own median gives it. -#}
-    {{- return(adapter.dispatch('money_midpoint')(lower, upper)) -}}
-{% endmacro %}
+    {#- The mean of two money amounts (the two middle values of a median),
+        rounded to six decimals exactly as the engine's own median gives
+        it, as money_type(). -#}
+    cast(
+        {{ adapter.dispatch('money_midpoint')(lower, upper) }}
+        as {{ money_type() }}
+    )
+{%- endmacro %}
 
 {% macro default__money_midpoint(lower, upper) %}
     ({{ lower }} + {{ upper }}) / 2
@@ -111,11 +124,8 @@
 {%- endmacro %}
 
 {% macro spark__money_midpoint(lower, upper) %}
-    {#- Spark's median is a DOUBLE, rounded back to six decimals. -#}
-    cast(
-        (cast({{ lower }} as double) + cast({{ upper }} as double)) / 2
-        as decimal(38, 6)
-    )
+    {#- Spark's median is a DOUBLE, rounded to six decimals by the cast. -#}
+    (cast({{ lower }} as double) + cast({{ upper }} as double)) / 2
 {%- endmacro %}
 
 

@@ -284,10 +284,13 @@ def _inspect_parquet(path: Path, contract: dict) -> dict:
 
 
 BIGINT_MAX = 2 ** 63 - 1
-# Numbers are kept exactly from staging on, as DECIMAL(38, 6), which holds
-# 32 digits before the point: below 1e12, amount x quantity fits for any
-# BIGINT quantity (below 1e19).
+# Amounts are kept exactly from staging on, as DECIMAL(18, 6): 12 digits
+# before the point, so every amount below 1e12, rounded to six decimals.
+# Their products with a BIGINT quantity (DECIMAL(37, 6)) fit as well.
 DOUBLE_LIMIT = "1e12"
+MONEY_MAX = "999999999999.999999"
+MONEY_REASON = (f"is not a finite number smaller than {DOUBLE_LIMIT} "
+                "(amounts are kept exactly, as DECIMAL(18, 6))")
 
 
 def _csv_header(path: Path) -> bytes:
@@ -315,7 +318,8 @@ def _file_columns(path: Path, fmt: str, contract: dict) -> dict:
 
 def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> list:
     """Values that have the right type but no place in a model: NaN and
-    infinite floats, and unsigned 64-bit integers above the BIGINT range.
+    infinite floats, amounts of 1e12 or more (whatever their number type),
+    and unsigned 64-bit integers above the BIGINT range.
     Returns the numbers with more than six decimals, which staging rounds
     to six (a warning, per column: [column, count, row, value]).
 
@@ -332,8 +336,15 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> list
         if pa.types.is_floating(arrow_type):
             invalid[column] = (
                 f"not (isfinite({field}) and abs({field}) < {DOUBLE_LIMIT})",
-                f"is not a finite number smaller than {DOUBLE_LIMIT} (amounts, "
-                "and amount x quantity, are kept exactly as DECIMAL(38, 6))")
+                MONEY_REASON)
+        elif contract[column] == "DOUBLE":
+            # An integer or DECIMAL amount, compared exactly, as staging
+            # rounds it.
+            exact = (f"round({field}, 6)" if pa.types.is_decimal(arrow_type)
+                     else field)
+            invalid[column] = (
+                f"not ({exact} between -{MONEY_MAX} and {MONEY_MAX})",
+                MONEY_REASON)
         elif pa.types.is_uint64(arrow_type):
             invalid[column] = (f"{field} > {BIGINT_MAX}",
                                "is above the BIGINT range")
@@ -367,7 +378,7 @@ def _check_parquet_values(path: Path, schema: pa.Schema, contract: dict) -> list
 
 def _rounding_measures(number: str, position: str) -> str:
     """How many values of a number column have more than six decimals
-    (staging keeps six: DECIMAL(38, 6)), and the first one with its position."""
+    (staging keeps six: DECIMAL(18, 6)), and the first one with its position."""
     rounded = f"{number} != round({number}, 6)"
     return (f"count(*) filter (where {rounded}), "
             f"min({position}) filter (where {rounded}), "

@@ -49,9 +49,8 @@ typed as (
         cast(user_id as bigint) as user_id,
         cast(product_id as bigint) as product_id,
         cast(category as string) as category,
-        {#- Money is exact from here on: six decimals hold cents and the
-            half cents of a median. -#}
-        cast(amount as decimal(38, 6)) as amount,
+        {#- Money is exact from here on (money_type). #}
+        cast(amount as {{ money_type() }}) as amount,
         cast(quantity as bigint) as quantity,
         cast(timestamp as timestamp) as transacted_at,
         _source_file,

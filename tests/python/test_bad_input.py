@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -426,7 +427,7 @@ def test_a_broken_link_to_a_batch_file_stops_the_run(parquet_case):
 
 # ------------------------------------ values that no model could use
 
-# From 1e12 on, amount x quantity could leave DECIMAL(38, 6).
+# Amounts are kept exactly as DECIMAL(18, 6): below 1e12.
 @pytest.mark.parametrize("value", [b"NaN", b"inf", b"-Infinity", b"1e40", b"-1e12"])
 def test_a_non_finite_amount_in_csv_stops_the_run(csv_case, value):
     path = csv_case.transactions()
@@ -452,6 +453,31 @@ def test_a_non_finite_amount_in_parquet_stops_the_run(parquet_case, value):
     run = parquet_case.run()
     parquet_case.assert_stops(run, f"{path}, row 42, column 'amount': "
                                    f"{value} is not a finite number")
+
+
+@pytest.mark.parametrize("arrow_type, value", [
+    (pa.int64(), 10 ** 12),
+    (pa.decimal128(20, 4), Decimal("-1000000000000.0000")),
+    # Below 1e12, but staging's six decimals would round it to 1e12.
+    (pa.decimal128(22, 8), Decimal("999999999999.99999995")),
+], ids=["bigint", "decimal", "decimal-rounding-up"])
+def test_an_integer_or_decimal_amount_of_1e12_stops_the_run(parquet_case,
+                                                            arrow_type, value):
+    """Amounts are kept as DECIMAL(18, 6): whatever number type a file
+    gives them, one of 1e12 or more is named, not cast and failed."""
+    path = parquet_case.transactions()
+    table = pq.read_table(path)
+    scale = getattr(arrow_type, "scale", 0)
+    amounts = [None if amount is None else round(Decimal(str(amount)), scale)
+               for amount in table.column("amount").to_pylist()]
+    if scale == 0:
+        amounts = [None if amount is None else int(amount) for amount in amounts]
+    amounts[41] = value
+    column = table.schema.get_field_index("amount")
+    pq.write_table(table.set_column(column, "amount", pa.array(amounts, arrow_type)), path)
+    run = parquet_case.run()
+    parquet_case.assert_stops(run, f"{path}, row 42, column 'amount': "
+                                   f"{value} is not a finite number smaller than 1e12")
 
 
 def test_an_unsigned_id_above_the_bigint_range_stops_the_run(parquet_case):
@@ -547,7 +573,7 @@ def test_a_null_age_in_a_profile_stops_the_run_naming_the_file(parquet_case):
 
 
 def test_amounts_with_more_than_six_decimals_are_rounded_with_a_warning(parquet_case):
-    """Staging keeps money as DECIMAL(38, 6): a finer amount is rounded,
+    """Staging keeps money as DECIMAL(18, 6): a finer amount is rounded,
     and the landing check says so, naming the file, column and a row."""
     path = parquet_case.transactions()
     table = pq.read_table(path)

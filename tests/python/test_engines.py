@@ -40,7 +40,7 @@ VALUES = """
     select
         timestamp '2024-01-01 23:50:00' + to_hours(i * 7) as a,
         timestamp '2024-01-03 00:10:00' + to_hours(i * 11) as b,
-        cast(i * 1.25 as decimal(38, 6)) as m
+        cast(i * 1.25 as {{ money_type() }}) as m
     from range(1, 40) as t(i)
 """
 
@@ -52,7 +52,7 @@ def test_the_standard_sql_defaults_agree_with_duckdb(tmp_path):
         for form, call in (("default", default), ("duckdb", duckdb)):
             expression = "{{ " + call + " }}"
             if name == "midpoint":  # standard SQL's division may give a DOUBLE
-                expression = f"cast({expression} as decimal(38, 6))"
+                expression = f"cast({expression} as {{{{ money_type() }}}})"
             if not aggregate:
                 expression = f"list({expression} order by a)"
             columns.append(f"cast({expression} as varchar) as {name}_{form}")

@@ -7,6 +7,7 @@ project broken on purpose, must fail naming the file and the rule.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,6 +57,14 @@ def model_entry(name, description=True, column_description=True,
                          constraints=[{"type": "not_null"}],
                          data_tests=["unique"])
         entry["config"] = {"contract": {"enforced": key == "constraint"}}
+    elif key in ("construction", "unproved_construction"):
+        # Unique by the model's SQL, proved by a unit test (or not: the
+        # unit test named does not exist).
+        id_column["data_tests"] = ["not_null"]
+        entry["config"] = {"meta": {"unique_by_construction": {
+            "column": "id",
+            "unit_tests": ["orders_once" if key == "construction"
+                           else "no_such_unit_test"]}}}
     elif key == "compound":
         entry["columns"].append({"name": "other", "description": "Other."})
         entry["data_tests"] = [{"expect_compound_columns_to_be_unique": {
@@ -90,6 +99,9 @@ TINY_MODELS = {
     "marts/no_key": (FROM_STG, {"key": None}),
     "marts/constraint_key": (FROM_STG, {"key": "constraint"}),
     "marts/loose_constraint_key": (FROM_STG, {"key": "loose_constraint"}),
+    "marts/construction_key": (FROM_STG, {"key": "construction"}),
+    "marts/unproved_construction_key": (FROM_STG,
+                                        {"key": "unproved_construction"}),
     # Four views in a row: only the fourth goes past the limit of 3.
     "intermediate/int_chain_1": (FROM_STG, {}),
     "intermediate/int_chain_2": ("select id from {{ ref('int_chain_1') }}", {}),
@@ -105,7 +117,8 @@ EXPECTED = {
                                    "int_misplaced"},
     dag.no_model_reads_a_source_and_a_model: {"stg_joins_model"},
     dag.no_long_view_chains: {"int_chain_4"},
-    testing.model_has_primary_key_test: {"no_key", "loose_constraint_key"},
+    testing.model_has_primary_key_test: {"no_key", "loose_constraint_key",
+                                          "unproved_construction_key"},
     sources.source_has_freshness: {"raw.stale"},
     docs.model_has_description: {"undescribed"},
     docs.model_columns_have_descriptions: {"bare_columns"},
@@ -146,8 +159,12 @@ def tiny_manifest(tmp_path_factory) -> Path:
     for path, (sql, options) in TINY_MODELS.items():
         write(root / "models" / f"{path}.sql", sql + "\n")
         entries.append(model_entry(Path(path).name, **options))
-    write(root / "models/_models.yml",
-          yaml.safe_dump({"version": 2, "models": entries}))
+    unit_tests = [{"name": "orders_once", "model": "construction_key",
+                   "given": [{"input": "ref('stg_orders')",
+                              "rows": [{"id": 1}]}],
+                   "expect": {"rows": [{"id": 1}]}}]
+    write(root / "models/_models.yml", yaml.safe_dump(
+        {"version": 2, "models": entries, "unit_tests": unit_tests}))
 
     target = root / "target"
     process = subprocess.run(
@@ -163,17 +180,19 @@ def tiny_manifest(tmp_path_factory) -> Path:
 
 
 def violations(manifest: Path, rule) -> dict[str, str]:
-    """What `rule` reports on each model and source: name -> message."""
+    """What `rule` reports on each model and source: name -> message,
+    evaluated in the project's folder, as dbt-score runs."""
     loader = ManifestLoader(manifest)
     checker = rule()
     found = {}
-    for item in [*loader.models.values(), *loader.sources.values()]:
-        if checker.should_evaluate(item):
-            result = checker.evaluate(item, **checker.config)
-            if result is not None:
-                name = (item.selector_name if isinstance(item, Source)
-                        else item.name)
-                found[name] = result.message
+    with contextlib.chdir(manifest.parent.parent):
+        for item in [*loader.models.values(), *loader.sources.values()]:
+            if checker.should_evaluate(item):
+                result = checker.evaluate(item, **checker.config)
+                if result is not None:
+                    name = (item.selector_name if isinstance(item, Source)
+                            else item.name)
+                    found[name] = result.message
     return found
 
 
