@@ -12,14 +12,31 @@
         {{ exceptions.raise_compiler_error(
             "ignore_row_if must be all_values_are_missing or any_value_is_missing") }}
     {%- endif -%}
+    {%- set kept -%}
+        not ({{ skip }})
+        {%- if row_condition %}
+        and {{ row_condition }}
+        {%- endif %}
+    {%- endset %}
+    {#- Two passes, so that what is grouped per row is one number, not its
+        values (grouping 300M (file, row) pairs by value ran out of DuckDB's
+        2GB; by hash it does not): first the combinations' 64-bit hashes
+        that occur more than once, then, among the rows with those hashes
+        only (the repeats, and any rows whose hashes merely collide), the
+        values themselves. -#}
     select
         {{ columns | join(', ') }},
         count(*) as occurrences
     from {{ model }}
-    where not ({{ skip }})
-    {%- if row_condition %}
-        and {{ row_condition }}
-    {%- endif %}
+    where
+        {{ kept }}
+        and {{ row_hash(columns) }} in (
+            select {{ row_hash(columns) }}
+            from {{ model }}
+            where {{ kept }}
+            group by {{ row_hash(columns) }}
+            having count(*) > 1
+        )
     group by {{ columns | join(', ') }}
     having count(*) > 1
 {% endtest %}
